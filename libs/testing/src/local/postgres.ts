@@ -1,0 +1,228 @@
+import { spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { PostgresServer } from '../servers';
+import type { RunAs } from './binaries';
+import { INSTALL_HINTS, findPostgresBin, postgresRunAs } from './binaries';
+import { freePort } from './ports';
+import {
+  createInstanceDir,
+  harnessRoot,
+  killTree,
+  recordPid,
+  removeInstanceDir,
+  spawnServer,
+  tailOf,
+  waitForExit,
+  waitUntil,
+} from './processes';
+
+/**
+ * A private PostgreSQL cluster in a temp directory, on a free port, trust auth, user
+ * `postgres`. `initdb` runs once per machine and PostgreSQL version: its data directory is
+ * kept as a template and copied for each cluster, so a cluster starts in a few hundred ms.
+ *
+ * fsync is off for speed, but synchronous_commit stays on: a commit returns only after its WAL
+ * is written to the OS, so a SIGKILL of the server loses nothing committed (only a machine
+ * crash could). That is what the crash tests of later issues rely on.
+ */
+export class LocalPostgres implements PostgresServer {
+  readonly source = 'local' as const;
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    private readonly bin: string,
+    private readonly runAs: RunAs,
+    private readonly dir: string,
+    readonly port: number,
+  ) {}
+
+  /** Whether server binaries exist here (running them may still need a non-root user). */
+  static available(): boolean {
+    return findPostgresBin() !== undefined;
+  }
+
+  static async create(): Promise<LocalPostgres> {
+    const bin = findPostgresBin();
+    if (!bin)
+      throw new Error(
+        `No PostgreSQL server binaries for a private test Postgres: ${INSTALL_HINTS.postgres}.`,
+      );
+    const runAs = postgresRunAs();
+    if ('error' in runAs) throw new Error(`Cannot start a private test Postgres: ${runAs.error}.`);
+
+    const template = ensureTemplateDataDir(bin, runAs);
+    const dir = createInstanceDir('postgres');
+    try {
+      const data = path.join(dir, 'data');
+      // cp -a keeps the owner and the 0700 mode PostgreSQL insists on.
+      run('cp', ['-a', template, data]);
+      fs.mkdirSync(path.join(dir, 'socket'));
+      fs.chownSync(dir, runAs.uid, runAs.gid);
+      fs.chownSync(path.join(dir, 'socket'), runAs.uid, runAs.gid);
+      const server = new LocalPostgres(bin, runAs, dir, await freePort());
+      await server.start();
+      return server;
+    } catch (error) {
+      removeInstanceDir(dir);
+      throw error;
+    }
+  }
+
+  get url(): string {
+    return this.databaseUrl('postgres');
+  }
+
+  databaseUrl(name: string): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${encodeURIComponent(name)}`;
+  }
+
+  private get logFile(): string {
+    return path.join(this.dir, 'postgres.log');
+  }
+
+  async start(): Promise<void> {
+    if (this.child) throw new Error('postgres is already running');
+    // A killed postmaster leaves postmaster.pid behind; PostgreSQL checks that the pid in it is
+    // not running and recovers from the WAL on start.
+    const args = [
+      ...this.runAs.prefix,
+      path.join(this.bin, 'postgres'),
+      '-D',
+      path.join(this.dir, 'data'),
+      '-p',
+      String(this.port),
+      '-k',
+      path.join(this.dir, 'socket'),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'fsync=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'shared_buffers=128MB',
+      '-c',
+      `logging_collector=off`,
+    ];
+    const [command, ...rest] = args;
+    const logFd = fs.openSync(this.logFile, 'a');
+    fs.fchownSync(logFd, this.runAs.uid, this.runAs.gid);
+    const child = spawnServer(command ?? '', rest, {
+      cwd: this.dir,
+      stdio: ['ignore', logFd, logFd],
+    });
+    fs.closeSync(logFd);
+    this.child = child;
+    if (child.pid !== undefined) recordPid(this.dir, child.pid);
+    const exited = () =>
+      child.exitCode !== null || child.signalCode !== null
+        ? `postgres exited with ${String(child.exitCode ?? child.signalCode)}`
+        : undefined;
+    await waitUntil(() => canConnect(this.url), {
+      timeoutMs: 30_000,
+      intervalMs: 25,
+      abortIf: exited,
+      describe: () =>
+        `private Postgres on port ${this.port} did not come up; its log:\n${tailOf(this.logFile)}`,
+    });
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    // The postmaster and every backend, as if the machine had lost the process group.
+    if (child.pid !== undefined) killTree(child.pid);
+    await waitForExit(child);
+  }
+
+  async restart(): Promise<void> {
+    await this.kill();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child) {
+      child.kill('SIGINT'); // fast shutdown: abort sessions, no waiting for clients
+      await waitForExit(child, 15_000).catch(async () => {
+        if (child.pid !== undefined) killTree(child.pid);
+        await waitForExit(child);
+      });
+    }
+    removeInstanceDir(this.dir);
+  }
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function run(command: string, args: readonly string[]): void {
+  const out = spawnSync(command, args, { encoding: 'utf8' });
+  if (out.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} failed (${String(out.status)}): ${out.stderr}`);
+  }
+}
+
+/**
+ * The initdb'd data directory every private cluster is copied from, made once per machine and
+ * server version. Built beside its final path and renamed into place, so concurrent first
+ * runs never see a half-made template.
+ */
+function ensureTemplateDataDir(bin: string, runAs: RunAs): string {
+  const version = spawnSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' })
+    .stdout.trim()
+    .replace(/[^0-9.]+/g, '');
+  const root = harnessRoot();
+  const template = path.join(root, `pg-template-${version}-uid${runAs.uid}`);
+  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
+
+  fs.mkdirSync(root, { recursive: true, mode: 0o755 });
+  fs.chmodSync(root, 0o755);
+  const building = fs.mkdtempSync(`${template}.building-`);
+  fs.chmodSync(building, 0o700);
+  fs.chownSync(building, runAs.uid, runAs.gid);
+  const initdb = [
+    ...runAs.prefix,
+    path.join(bin, 'initdb'),
+    '-D',
+    building,
+    '-U',
+    'postgres',
+    '--auth=trust',
+    '--encoding=UTF8',
+    '--locale=C',
+    '--no-sync',
+    '--no-instructions',
+  ];
+  const [command, ...args] = initdb;
+  const out = spawnSync(command ?? '', args, { encoding: 'utf8' });
+  if (out.status !== 0) {
+    fs.rmSync(building, { recursive: true, force: true });
+    throw new Error(`initdb failed (${String(out.status)}):\n${out.stderr || out.stdout}`);
+  }
+  try {
+    fs.renameSync(building, template);
+  } catch {
+    // Another process finished first; use theirs.
+    fs.rmSync(building, { recursive: true, force: true });
+  }
+  return template;
+}

@@ -1,0 +1,37 @@
+/** How a test server was obtained. */
+export type InfraSource = 'env' | 'docker' | 'local';
+
+/**
+ * A private server the harness started, which a test can crash and bring back. Servers taken
+ * from the environment (REDIS_URL, DATABASE_URL) are never handed out as these: the harness
+ * never kills what it did not start.
+ */
+export interface CrashableServer {
+  readonly source: InfraSource;
+  /** Connection URL, stable across kill / start. */
+  readonly url: string;
+  /** SIGKILL the server (and its child processes): no shutdown, no final flush. */
+  kill(): Promise<void>;
+  /** Start it again on the same port with the same data directory. */
+  start(): Promise<void>;
+  /** kill() then start(). */
+  restart(): Promise<void>;
+  /** Graceful stop; removes its data. */
+  stop(): Promise<void>;
+}
+
+export interface RedisServer extends CrashableServer {
+  readonly appendfsync: AppendFsync;
+}
+
+export interface PostgresServer extends CrashableServer {
+  /** URL of database `name` on this server. */
+  databaseUrl(name: string): string;
+}
+
+export type AppendFsync = 'always' | 'everysec' | 'no';
+
+export interface RedisOptions {
+  /** AOF fsync policy; AOF itself is always on. Default `everysec`. */
+  readonly appendfsync?: AppendFsync;
+}
