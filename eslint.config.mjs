@@ -1,6 +1,7 @@
 // Type-checked lint for the whole workspace, zero warnings allowed (`npm run lint`).
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -11,6 +12,8 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     extends: [tseslint.configs.strictTypeChecked, tseslint.configs.stylisticTypeChecked],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js', '.json'] } } },
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -21,6 +24,8 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // A relative path into another workspace package bypasses its public entry.
+      'import-x/no-relative-packages': 'error',
       'no-restricted-imports': [
         'error',
         {
@@ -29,11 +34,6 @@ export default tseslint.config(
               group: ['@framewise/*/*'],
               message:
                 'Import a lib through its public entry (@framewise/<lib>); add what you need to its src/index.ts.',
-            },
-            {
-              group: ['**/libs/*/src/**', '**/services/*/src/**'],
-              message:
-                'Do not reach into another project by relative path; import @framewise/<lib>.',
             },
           ],
         },
