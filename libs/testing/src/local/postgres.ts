@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -7,17 +6,9 @@ import type { PostgresServer } from '../servers';
 import type { RunAs } from './binaries';
 import { INSTALL_HINTS, findPostgresBin, postgresRunAs } from './binaries';
 import { freePort } from './ports';
-import {
-  createInstanceDir,
-  harnessRoot,
-  killTree,
-  recordPid,
-  removeInstanceDir,
-  spawnServer,
-  tailOf,
-  waitForExit,
-  waitUntil,
-} from './processes';
+import { createInstanceDir, harnessRoot, removeInstanceDir } from './processes';
+import type { LaunchSpec } from './server-process';
+import { LocalServerProcess } from './server-process';
 
 /**
  * A private PostgreSQL cluster in a temp directory, on a free port, trust auth, user
@@ -28,16 +19,19 @@ import {
  * is written to the OS, so a SIGKILL of the server loses nothing committed (only a machine
  * crash could). That is what the crash tests of later issues rely on.
  */
-export class LocalPostgres implements PostgresServer {
+export class LocalPostgres extends LocalServerProcess implements PostgresServer {
   readonly source = 'local' as const;
-  private child: ChildProcess | undefined;
+  /** Fast shutdown: abort sessions, no waiting for clients. */
+  protected readonly stopSignal = 'SIGINT';
 
   private constructor(
     private readonly bin: string,
     private readonly runAs: RunAs,
-    private readonly dir: string,
+    dir: string,
     readonly port: number,
-  ) {}
+  ) {
+    super(dir, `private Postgres on port ${port}`, path.join(dir, 'postgres.log'));
+  }
 
   /** Whether server binaries exist here (running them may still need a non-root user). */
   static available(): boolean {
@@ -79,84 +73,36 @@ export class LocalPostgres implements PostgresServer {
     return `postgres://postgres@127.0.0.1:${this.port}/${encodeURIComponent(name)}`;
   }
 
-  private get logFile(): string {
-    return path.join(this.dir, 'postgres.log');
-  }
-
-  async start(): Promise<void> {
-    if (this.child) throw new Error('postgres is already running');
+  protected launchSpec(): LaunchSpec {
     // A killed postmaster leaves postmaster.pid behind; PostgreSQL checks that the pid in it is
     // not running and recovers from the WAL on start.
-    const args = [
+    // prettier-ignore
+    const [command, ...args] = [
       ...this.runAs.prefix,
       path.join(this.bin, 'postgres'),
-      '-D',
-      path.join(this.dir, 'data'),
-      '-p',
-      String(this.port),
-      '-k',
-      path.join(this.dir, 'socket'),
-      '-c',
-      'listen_addresses=127.0.0.1',
-      '-c',
-      'fsync=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=300',
-      '-c',
-      'shared_buffers=128MB',
-      '-c',
-      `logging_collector=off`,
+      '-D', path.join(this.dir, 'data'),
+      '-p', String(this.port),
+      '-k', path.join(this.dir, 'socket'),
+      '-c', 'listen_addresses=127.0.0.1',
+      '-c', 'fsync=off',
+      '-c', 'full_page_writes=off',
+      '-c', 'max_connections=300',
+      '-c', 'shared_buffers=128MB',
+      '-c', 'logging_collector=off',
     ];
-    const [command, ...rest] = args;
-    const logFd = fs.openSync(this.logFile, 'a');
+    const logFd = fs.openSync(path.join(this.dir, 'postgres.log'), 'a');
     fs.fchownSync(logFd, this.runAs.uid, this.runAs.gid);
-    const child = spawnServer(command ?? '', rest, {
-      cwd: this.dir,
-      stdio: ['ignore', logFd, logFd],
-    });
-    fs.closeSync(logFd);
-    this.child = child;
-    if (child.pid !== undefined) recordPid(this.dir, child.pid);
-    const exited = () =>
-      child.exitCode !== null || child.signalCode !== null
-        ? `postgres exited with ${String(child.exitCode ?? child.signalCode)}`
-        : undefined;
-    await waitUntil(() => canConnect(this.url), {
+    return {
+      command,
+      args,
+      options: { stdio: ['ignore', logFd, logFd] },
+      afterSpawn: () => {
+        fs.closeSync(logFd);
+      },
+      ready: () => canConnect(this.url),
       timeoutMs: 30_000,
       intervalMs: 25,
-      abortIf: exited,
-      describe: () =>
-        `private Postgres on port ${this.port} did not come up; its log:\n${tailOf(this.logFile)}`,
-    });
-  }
-
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    // The postmaster and every backend, as if the machine had lost the process group.
-    if (child.pid !== undefined) killTree(child.pid);
-    await waitForExit(child);
-  }
-
-  async restart(): Promise<void> {
-    await this.kill();
-    await this.start();
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    if (child) {
-      child.kill('SIGINT'); // fast shutdown: abort sessions, no waiting for clients
-      await waitForExit(child, 15_000).catch(async () => {
-        if (child.pid !== undefined) killTree(child.pid);
-        await waitForExit(child);
-      });
-    }
-    removeInstanceDir(this.dir);
+    };
   }
 }
 
