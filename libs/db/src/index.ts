@@ -50,7 +50,7 @@ export type {
   PendingFrame,
   FindWithoutResultOptions,
 } from './repositories/frames.repository';
-export { ResultRepository } from './repositories/results.repository';
+export { ResultRepository, classCounts } from './repositories/results.repository';
 export type {
   FrameResult,
   FrameFailure,
@@ -58,3 +58,11 @@ export type {
   FrameDetections,
   DetectionFilter,
 } from './repositories/results.repository';
+export { AnalyticsRepository, ANALYTICS_SQL } from './analytics';
+export type {
+  AnalyticsQueryName,
+  TimeWindow,
+  ClassBucket,
+  ClassTotal,
+  FrameClassCount,
+} from './analytics';

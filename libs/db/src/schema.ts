@@ -84,8 +84,8 @@ export interface FrameResultsTable {
   camera_id: string | null;
   recorded_at: Date | null;
   time_ms: number;
-  /** Generated from `detections`: `{ "<class>": <count> }`. */
-  class_counts: ColumnType<Record<string, number>, never, never>;
+  /** Derived from `detections` by the writer: `{ "<class>": <count> }` (= `fw_class_counts`). */
+  class_counts: ColumnType<Record<string, number>, string, string>;
 }
 
 export interface FrameFailuresTable {
@@ -119,4 +119,3 @@ export interface Database {
   frame_failures: FrameFailuresTable;
   frame_class_counts: FrameClassCountsView;
 }
-

