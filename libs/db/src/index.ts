@@ -11,7 +11,8 @@
  */
 export { createDatabase } from './connect';
 export type { DatabaseOptions } from './connect';
-export { migrateToLatest, appliedMigrations, migrationSetHash } from './migrate';
+export { migrateToLatest, prepareSchema, appliedMigrations, migrationSetHash } from './migrate';
+export { databaseConfig } from './config';
 export type { MigrationReport } from './migrate';
 export {
   DbError,

@@ -12,7 +12,7 @@ export interface MigrationReport {
   readonly known: readonly string[];
 }
 
-function migrator(db: Kysely<unknown>): Migrator {
+function migrator<DB>(db: Kysely<DB>): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) },
@@ -29,7 +29,7 @@ function migrator(db: Kysely<unknown>): Migrator {
  * @throws MigrationError when a migration fails (nothing is applied) or the database holds a
  *   migration this code does not know (an older build started against a newer schema).
  */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationReport> {
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationReport> {
   const { error, results } = await migrator(db).migrateToLatest();
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (error !== undefined) {
@@ -47,7 +47,7 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationRep
 }
 
 /** Names of the migrations already applied to this database, in order. */
-export async function appliedMigrations(db: Kysely<unknown>): Promise<string[]> {
+export async function appliedMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
   const all = await migrator(db).getMigrations();
   return all.filter((m) => m.executedAt !== undefined).map((m) => m.name);
 }
@@ -62,4 +62,29 @@ export function migrationSetHash(): string {
     hash.update(name).update(migration.up.toString()).update(String(migration.down));
   }
   return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * What a service calls at start, after connecting: with `migrate` it applies pending
+ * migrations (safe from many replicas at once); without, it only checks that the schema is
+ * current, so a service never runs against a schema older than its code.
+ *
+ * @throws MigrationError when migrating fails, or when not migrating and migrations are
+ *   pending (the message says to run `npm run db:migrate`).
+ */
+export async function prepareSchema<DB>(
+  db: Kysely<DB>,
+  options: { readonly migrate: boolean },
+): Promise<MigrationReport> {
+  if (options.migrate) return migrateToLatest(db);
+  const applied = new Set(await appliedMigrations(db));
+  const known = Object.keys(MIGRATIONS);
+  const pending = known.filter((name) => !applied.has(name));
+  if (pending.length > 0) {
+    throw new MigrationError(
+      `the database schema is behind this build (pending: ${pending.join(', ')}); run \`npm run db:migrate\` or set DATABASE_MIGRATE_ON_START=true`,
+      undefined,
+    );
+  }
+  return { applied: [], known };
 }
