@@ -8,18 +8,11 @@
 // and its naive equivalent, after checking that both return the same answer.
 // Progress goes to stderr; the last stdout line is the JSON summary.
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import pg from 'pg';
-import type {
-  AnalyticsQueryName,
-  Database,
-  Detection,
-  FrameResult,
-  TimeWindow,
-} from '@framewise/db';
+import type { AnalyticsQueryName, Database, Detection, FrameResult } from '@framewise/db';
 import {
   ANALYTICS_SQL,
-  AnalyticsRepository,
   createDatabase,
   FrameRepository,
   migrateToLatest,
@@ -482,7 +475,6 @@ async function oursQuery(
   text: string,
   params: unknown[],
 ): Promise<Record<string, unknown>[]> {
-  const { CompiledQuery } = await import('kysely');
   return (await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, params))).rows;
 }
 

@@ -16,15 +16,14 @@ export function decodeCursor(kind: string, cursor: string): string | number {
   } catch {
     throw new InvalidCursorError(cursor);
   }
-  if (
-    !Array.isArray(parsed) ||
-    parsed.length !== 2 ||
-    parsed[0] !== kind ||
-    (typeof parsed[1] !== 'string' && typeof parsed[1] !== 'number')
-  ) {
+  if (!Array.isArray(parsed) || parsed.length !== 2 || parsed[0] !== kind) {
     throw new InvalidCursorError(cursor);
   }
-  return parsed[1] as string | number;
+  const position: unknown = parsed[1];
+  if (typeof position !== 'string' && typeof position !== 'number') {
+    throw new InvalidCursorError(cursor);
+  }
+  return position;
 }
 
 /** One page of a keyset listing. */

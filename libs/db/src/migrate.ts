@@ -34,7 +34,7 @@ export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<MigrationRepo
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   if (error !== undefined) {
     const failed = (results ?? []).find((r: MigrationResult) => r.status === 'Error');
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = error instanceof Error ? error.message : JSON.stringify(error);
     throw new MigrationError(
       failed
         ? `migration ${failed.migrationName} failed, nothing was applied: ${reason}`
@@ -59,7 +59,10 @@ export async function appliedMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
 export function migrationSetHash(): string {
   const hash = createHash('sha256');
   for (const [name, migration] of Object.entries(MIGRATIONS)) {
-    hash.update(name).update(migration.up.toString()).update(String(migration.down));
+    hash
+      .update(name)
+      .update(migration.up.toString())
+      .update(migration.down?.toString() ?? '');
   }
   return hash.digest('hex').slice(0, 12);
 }

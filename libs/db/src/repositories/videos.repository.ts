@@ -265,10 +265,11 @@ export class VideoRepository {
           .selectFrom('frame_failures as x')
           .whereRef('x.video_id', '=', 'v.id')
           .whereRef('x.model', '=', 'v.model')
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('frame_results as r2')
+          .where((eb2) =>
+            eb2.not(
+              eb2.exists(
+                eb2
+                  .selectFrom('frame_results as r2')
                   .select(sql`1`.as('one'))
                   .whereRef('r2.video_id', '=', 'x.video_id')
                   .whereRef('r2.frame_index', '=', 'x.frame_index')
