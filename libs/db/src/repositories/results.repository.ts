@@ -103,7 +103,7 @@ export class ResultRepository {
         worker_id: r.workerId ?? null,
       })),
     );
-    const { rows } = await sql<{ inserted: string }>`
+    const { rows } = await sql<InsertedCount>`
       WITH written AS (
         INSERT INTO frame_results
           (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
@@ -120,8 +120,7 @@ export class ResultRepository {
       )
       SELECT count(*) AS inserted FROM written
     `.execute(this.db);
-    const inserted = Number(rows[0]?.inserted ?? 0);
-    return { inserted, skipped: results.length - inserted };
+    return outcome(rows, results.length);
   }
 
   /**
@@ -130,7 +129,7 @@ export class ResultRepository {
    */
   async recordFailures(failures: readonly FrameFailure[]): Promise<WriteOutcome> {
     if (failures.length === 0) return { inserted: 0, skipped: 0 };
-    const { rows } = await sql<{ inserted: string }>`
+    const { rows } = await sql<InsertedCount>`
       WITH written AS (
         INSERT INTO frame_failures
           (video_id, frame_index, model, error_code, error_message, worker_id, attempts)
@@ -150,8 +149,7 @@ export class ResultRepository {
       )
       SELECT count(*) AS inserted FROM written
     `.execute(this.db);
-    const inserted = Number(rows[0]?.inserted ?? 0);
-    return { inserted, skipped: failures.length - inserted };
+    return outcome(rows, failures.length);
   }
 
   /**
@@ -204,4 +202,14 @@ export class ResultRepository {
       ? { items, nextCursor: encodeCursor(CURSOR_KIND, last.frameIndex) }
       : { items };
   }
+}
+
+/** The single row of a `WITH written AS (… RETURNING 1) SELECT count(*)` write. */
+interface InsertedCount {
+  inserted: string;
+}
+
+function outcome(rows: readonly InsertedCount[], batchSize: number): WriteOutcome {
+  const inserted = Number(rows[0]?.inserted ?? 0);
+  return { inserted, skipped: batchSize - inserted };
 }
