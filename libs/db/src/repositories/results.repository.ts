@@ -1,0 +1,215 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Page } from '../cursor';
+import { decodeCursor, encodeCursor } from '../cursor';
+import type { Database, Detection } from '../schema';
+import { clampLimit } from './videos.repository';
+
+/** One frame's result, as a worker writes it. */
+export interface FrameResult {
+  readonly videoId: string;
+  readonly frameIndex: number;
+  /** The video's model key (`name@version`, {@link Video.model}). */
+  readonly model: string;
+  readonly detections: readonly Detection[];
+  readonly inferenceMs?: number | null;
+  readonly workerId?: string | null;
+}
+
+/** A frame that failed for good (a corrupt image, say): retrying will not help. */
+export interface FrameFailure {
+  readonly videoId: string;
+  readonly frameIndex: number;
+  readonly model: string;
+  readonly errorCode: string;
+  readonly errorMessage: string;
+  readonly workerId?: string | null;
+  readonly attempts?: number | null;
+}
+
+/** What a batch write did. */
+export interface WriteOutcome {
+  /** Rows this call created. */
+  readonly inserted: number;
+  /**
+   * Rows not written because they already existed (a redelivered job) or because the frame
+   * is not in the manifest (its video was deleted). `inserted + skipped` = batch size.
+   */
+  readonly skipped: number;
+}
+
+/** A frame's detections, after the listing's filters. */
+export interface FrameDetections {
+  readonly frameIndex: number;
+  readonly timeMs: number;
+  readonly recordedAt: Date | null;
+  readonly detections: Detection[];
+}
+
+/** Filters for {@link ResultRepository.listDetections}. */
+export interface DetectionFilter {
+  /** Only detections of these classes (by name). */
+  readonly classes?: readonly string[];
+  /** Only detections scoring at least this. */
+  readonly minScore?: number;
+  /** Only frames at or after this time in the video (ms). */
+  readonly fromMs?: number;
+  /** Only frames before this time in the video (ms). */
+  readonly toMs?: number;
+  /** Page size, 1–1000 (default 100). */
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+const CURSOR_KIND = 'detections';
+
+/**
+ * The per-frame class histogram stored with a result, `{ "<class>": <count> }`: the same as
+ * the SQL function `fw_class_counts(detections)` (the integration tests hold them equal).
+ */
+export function classCounts(detections: readonly Detection[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const d of detections) counts[d.class] = (counts[d.class] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * Frame results and permanent failures. Writes are idempotent on (video, frame, model):
+ * delivery is at-least-once, results are exactly-once.
+ */
+export class ResultRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Writes a batch of results in ONE statement and says how many were new. Existing rows win
+   * (ON CONFLICT DO NOTHING): a redelivered job, or two workers racing on the same frame,
+   * write nothing twice and neither fails. Camera, wall-clock and video time are copied from
+   * the manifest and the video in the same statement; frames not in the manifest are skipped.
+   */
+  async insertResults(results: readonly FrameResult[]): Promise<WriteOutcome> {
+    if (results.length === 0) return { inserted: 0, skipped: 0 };
+    // The batch travels as ONE jsonb parameter: measured against unnest() over a jsonb[]
+    // parameter, this halves the time Postgres spends decoding it (array literals of JSON
+    // escape every quote). The class histogram is computed here, on the horizontally scaled
+    // worker, not by the database.
+    const batch = JSON.stringify(
+      results.map((r) => ({
+        video_id: r.videoId,
+        frame_index: r.frameIndex,
+        model: r.model,
+        detections: r.detections,
+        class_counts: classCounts(r.detections),
+        inference_ms: r.inferenceMs ?? null,
+        worker_id: r.workerId ?? null,
+      })),
+    );
+    const { rows } = await sql<InsertedCount>`
+      WITH written AS (
+        INSERT INTO frame_results
+          (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
+           camera_id, recorded_at, time_ms)
+        SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
+               u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
+        FROM jsonb_to_recordset(${batch}::jsonb) AS u(
+               video_id uuid, frame_index int4, model text, detections jsonb,
+               class_counts jsonb, inference_ms float4, worker_id text)
+        JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+        JOIN videos AS v ON v.id = u.video_id
+        ON CONFLICT (video_id, frame_index, model) DO NOTHING
+        RETURNING 1
+      )
+      SELECT count(*) AS inserted FROM written
+    `.execute(this.db);
+    return outcome(rows, results.length);
+  }
+
+  /**
+   * Records permanent per-frame failures in one statement; the first failure recorded for a
+   * (video, frame, model) stays. Frames not in the manifest are skipped.
+   */
+  async recordFailures(failures: readonly FrameFailure[]): Promise<WriteOutcome> {
+    if (failures.length === 0) return { inserted: 0, skipped: 0 };
+    const { rows } = await sql<InsertedCount>`
+      WITH written AS (
+        INSERT INTO frame_failures
+          (video_id, frame_index, model, error_code, error_message, worker_id, attempts)
+        SELECT u.video_id, u.frame_index, u.model, u.error_code, u.error_message,
+               u.worker_id, u.attempts
+        FROM unnest(${failures.map((f) => f.videoId)}::uuid[],
+                    ${failures.map((f) => f.frameIndex)}::int4[],
+                    ${failures.map((f) => f.model)}::text[],
+                    ${failures.map((f) => f.errorCode)}::text[],
+                    ${failures.map((f) => f.errorMessage)}::text[],
+                    ${failures.map((f) => f.workerId ?? null)}::text[],
+                    ${failures.map((f) => f.attempts ?? null)}::int4[])
+               AS u(video_id, frame_index, model, error_code, error_message, worker_id, attempts)
+        JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+        ON CONFLICT (video_id, frame_index, model) DO NOTHING
+        RETURNING 1
+      )
+      SELECT count(*) AS inserted FROM written
+    `.execute(this.db);
+    return outcome(rows, failures.length);
+  }
+
+  /**
+   * A video's detections for its own model, frame by frame in order, keeping only the
+   * detections that pass the filters (and only frames with at least one when `classes` or
+   * `minScore` is given). Keyset-paged on the frame index.
+   */
+  async listDetections(
+    videoId: string,
+    filter: DetectionFilter = {},
+  ): Promise<Page<FrameDetections>> {
+    const limit = clampLimit(filter.limit, 100);
+    const after =
+      filter.cursor === undefined ? -1 : Number(decodeCursor(CURSOR_KIND, filter.cursor));
+    const classes = filter.classes === undefined ? null : [...filter.classes];
+    const minScore = filter.minScore ?? null;
+    const filtering = classes !== null || minScore !== null;
+    const { rows } = await sql<{
+      frame_index: number;
+      time_ms: number;
+      recorded_at: Date | null;
+      detections: Detection[] | null;
+    }>`
+      SELECT r.frame_index, r.time_ms, r.recorded_at, kept.detections
+      FROM frame_results AS r
+      CROSS JOIN LATERAL (
+        SELECT coalesce(jsonb_agg(d ORDER BY ord), '[]'::jsonb) AS detections
+        FROM jsonb_array_elements(r.detections) WITH ORDINALITY AS e(d, ord)
+        WHERE (${classes}::text[] IS NULL OR d ->> 'class' = ANY (${classes}::text[]))
+          AND (${minScore}::float8 IS NULL OR (d ->> 'score')::float8 >= ${minScore}::float8)
+      ) AS kept
+      WHERE r.video_id = ${videoId}
+        AND r.model = (SELECT model FROM videos WHERE id = ${videoId})
+        AND r.frame_index > ${after}
+        ${filter.fromMs === undefined ? sql`` : sql`AND r.time_ms >= ${filter.fromMs}`}
+        ${filter.toMs === undefined ? sql`` : sql`AND r.time_ms < ${filter.toMs}`}
+        ${classes === null ? sql`` : sql`AND r.class_counts ?| ${classes}::text[]`}
+        ${filtering ? sql`AND kept.detections <> '[]'::jsonb` : sql``}
+      ORDER BY r.frame_index
+      LIMIT ${limit + 1}
+    `.execute(this.db);
+    const items = rows.slice(0, limit).map((r) => ({
+      frameIndex: r.frame_index,
+      timeMs: r.time_ms,
+      recordedAt: r.recorded_at,
+      detections: r.detections ?? [],
+    }));
+    const last = items.at(-1);
+    return rows.length > limit && last
+      ? { items, nextCursor: encodeCursor(CURSOR_KIND, last.frameIndex) }
+      : { items };
+  }
+}
+
+/** The single row of a `WITH written AS (… RETURNING 1) SELECT count(*)` write. */
+interface InsertedCount {
+  inserted: string;
+}
+
+function outcome(rows: readonly InsertedCount[], batchSize: number): WriteOutcome {
+  const inserted = Number(rows[0]?.inserted ?? 0);
+  return { inserted, skipped: batchSize - inserted };
+}
