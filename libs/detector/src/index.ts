@@ -36,3 +36,11 @@ export { resolveModelFile, sha256File } from './model-source';
 export { letterboxGeometry } from './letterbox';
 export type { LetterboxGeometry } from './letterbox';
 export { parseLabels } from './model-info';
+export { setOnnxRuntimeLogLevel } from './providers';
+export type { SessionSettings } from './providers';
+export {
+  buildRedSquareModel,
+  writeRedSquareModel,
+  RED_SQUARE_MODEL,
+} from './test-model/red-square-model';
+export type { RedSquareModelOptions } from './test-model/red-square-model';

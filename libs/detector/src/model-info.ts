@@ -107,7 +107,8 @@ export function yoloModelSpec(
   }
   const imgsz = parseIntList(metadata.get('imgsz'));
   const inputHeight = typeof input.shape[2] === 'number' ? input.shape[2] : imgsz?.[0];
-  const inputWidth = typeof input.shape[3] === 'number' ? input.shape[3] : (imgsz?.[1] ?? imgsz?.[0]);
+  const inputWidth =
+    typeof input.shape[3] === 'number' ? input.shape[3] : (imgsz?.[1] ?? imgsz?.[0]);
   if (!inputHeight || !inputWidth) {
     return {
       problem: `input "${input.name}" has dynamic height/width and the model has no imgsz metadata; export it with a fixed imgsz`,
@@ -169,7 +170,9 @@ export function yoloModelSpec(
     numClasses = channels - 4;
   }
   if (numClasses < 1) {
-    return { problem: `output "${output.name}" [${output.shape.join(', ')}] leaves no class scores` };
+    return {
+      problem: `output "${output.name}" [${output.shape.join(', ')}] leaves no class scores`,
+    };
   }
   if (names && names.length !== numClasses) {
     return {

@@ -223,7 +223,11 @@ export class OnnxYoloDetector implements Detector {
     options?: DetectOptions,
   ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
     this.assertOpen();
-    const reader = new BatchReader(toAsyncIterator(source), this.batchSize, this.options.batchWaitMs ?? 0);
+    const reader = new BatchReader(
+      toAsyncIterator(source),
+      this.batchSize,
+      this.options.batchWaitMs ?? 0,
+    );
     try {
       let next = this.prepareNext(reader);
       for (;;) {
@@ -304,13 +308,19 @@ export class OnnxYoloDetector implements Detector {
       // A fixed-batch model always gets its full batch; unused slots keep old pixels and their
       // results are ignored.
       const n = fixedBatch ?? images.length;
-      const tensor = new ort.Tensor('float32', buffer.data.subarray(0, n * 3 * w * h), [n, 3, h, w]);
+      const tensor = new ort.Tensor('float32', buffer.data.subarray(0, n * 3 * w * h), [
+        n,
+        3,
+        h,
+        w,
+      ]);
       const outputs = await this.session.run({ [this.spec.inputName]: tensor });
       const output = outputs[this.spec.outputName];
-      if (!output || !(output.data instanceof Float32Array)) {
+      // Checked by type name, not instanceof Float32Array, which fails across V8 contexts.
+      if (output?.type !== 'float32') {
         throw new Error(`model returned no float32 output "${this.spec.outputName}"`);
       }
-      return output.data;
+      return output.data as Float32Array;
     } finally {
       this.freeBuffers.push(buffer);
     }

@@ -92,10 +92,13 @@ export async function resizeForInput(
   try {
     let source: sharp.Sharp;
     let size: Promise<{ width: number; height: number }>;
-    if (image instanceof Uint8Array) {
+    // isView, not instanceof: a Buffer from another realm (vm contexts, jest) is still bytes.
+    if (ArrayBuffer.isView(image)) {
       source = sharp(image, { failOn: 'error' }).autoOrient();
       // autoOrient swaps width and height for rotated EXIF orientations.
-      size = sharp(image).metadata().then((meta) => meta.autoOrient);
+      size = sharp(image)
+        .metadata()
+        .then((meta) => meta.autoOrient);
     } else {
       const { data, width: w, height: h, channels } = image;
       if (data.length !== w * h * channels) {

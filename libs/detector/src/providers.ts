@@ -63,9 +63,7 @@ export async function openSession(
         // onnxruntime places nodes a GPU provider cannot run on CPU by itself; listing 'cpu'
         // explicitly after it keeps that true whatever the defaults become.
         executionProviders:
-          provider === 'cpu'
-            ? ['cpu']
-            : [providerConfig(provider, settings.deviceId ?? 0), 'cpu'],
+          provider === 'cpu' ? ['cpu'] : [providerConfig(provider, settings.deviceId ?? 0), 'cpu'],
       });
       return { session, provider, skipped };
     } catch (error) {
@@ -75,6 +73,18 @@ export async function openSession(
   }
   // Unreachable: 'cpu' is always last and either returns or throws.
   throw new Error('no execution provider could be tried');
+}
+
+/**
+ * onnxruntime's own log level, process-wide (onnxruntime has one environment per process).
+ * Call it in main.ts before loading a model: onnxruntime reads it when the first session is
+ * created. `fatal` silences the native error line onnxruntime prints when an optional provider
+ * (cuda, tensorrt) is not installed; the detector logs the fallback itself.
+ */
+export function setOnnxRuntimeLogLevel(
+  level: 'verbose' | 'info' | 'warning' | 'error' | 'fatal',
+): void {
+  ort.env.logLevel = level;
 }
 
 function firstLine(message: string): string {

@@ -102,7 +102,9 @@ export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8A
   const stride = options.stride ?? 8;
   const task = options.task ?? 'detect';
   if (!(W >= stride && H >= stride && stride >= 1)) {
-    throw new RangeError(`input ${W}x${H} must be at least one stride (${stride}) in each direction`);
+    throw new RangeError(
+      `input ${W}x${H} must be at least one stride (${stride}) in each direction`,
+    );
   }
   const g = new GraphBuilder();
   const channel = (c: number): string =>
@@ -114,12 +116,17 @@ export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8A
   const greenOk = g.op('Less', [channel(1), scalar(RED_SQUARE_MODEL.maxGreen)]);
   const blueOk = g.op('Less', [channel(2), scalar(RED_SQUARE_MODEL.maxBlue)]);
   const red = g.op('And', [g.op('And', [redOk, greenOk]), blueOk]);
-  const m = g.op('Cast', [red], [{ name: 'to', type: OnnxAttributeType.INT, i: OnnxDataType.FLOAT }]);
+  const m = g.op(
+    'Cast',
+    [red],
+    [{ name: 'to', type: OnnxAttributeType.INT, i: OnnxDataType.FLOAT }],
+  );
   const notRed = g.op('Sub', [scalar(1), m]);
 
   // 2. Scans. A non-red pixel at column x is marked x+1 (for the left scan) or W-x (right scan);
   //    the running maximum then encodes the nearest non-red pixel on that side.
-  const ramp = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
+  const ramp = (n: number, f: (i: number) => number): number[] =>
+    Array.from({ length: n }, (_, i) => f(i));
   const cols = (f: (x: number) => number): string => g.floats([1, 1, 1, W], ramp(W, f));
   const rows = (f: (y: number) => number): string => g.floats([1, 1, H, 1], ramp(H, f));
   const scan = (start: string, length: number, vertical: boolean, forward: boolean): string => {
@@ -133,15 +140,26 @@ export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8A
       pads[forward ? axis : axis + 4] = d;
       const padded = g.op('Pad', [t, g.ints(pads), scalar(0)]);
       const from = forward ? 0 : d;
-      const shifted = g.op('Slice', [padded, g.ints([from]), g.ints([from + length]), g.ints([axis])]);
+      const shifted = g.op('Slice', [
+        padded,
+        g.ints([from]),
+        g.ints([from + length]),
+        g.ints([axis]),
+      ]);
       t = g.op('Max', [t, shifted]);
     }
     return t;
   };
   const x1 = scan(g.op('Mul', [notRed, cols((x) => x + 1)]), W, false, true);
-  const x2 = g.op('Sub', [scalar(W), scan(g.op('Mul', [notRed, cols((x) => W - x)]), W, false, false)]);
+  const x2 = g.op('Sub', [
+    scalar(W),
+    scan(g.op('Mul', [notRed, cols((x) => W - x)]), W, false, false),
+  ]);
   const y1 = scan(g.op('Mul', [notRed, rows((y) => y + 1)]), H, true, true);
-  const y2 = g.op('Sub', [scalar(H), scan(g.op('Mul', [notRed, rows((y) => H - y)]), H, true, false)]);
+  const y2 = g.op('Sub', [
+    scalar(H),
+    scan(g.op('Mul', [notRed, rows((y) => H - y)]), H, true, false),
+  ]);
 
   // 3. YOLOv8 channels, anchors sampled on a stride grid, [N, C, anchors].
   const half = scalar(0.5);
@@ -176,7 +194,8 @@ export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8A
   const anchors = Math.ceil((H - offset) / stride) * Math.ceil((W - offset) / stride);
   g.nodes.push({ opType: 'Identity', input: [output], output: ['output0'], name: 'output0' });
 
-  const batchDim = options.batch !== undefined ? { dimValue: options.batch } : { dimParam: 'batch' };
+  const batchDim =
+    options.batch !== undefined ? { dimValue: options.batch } : { dimParam: 'batch' };
   const tensorType = (dims: object[]): object => ({
     tensorType: { elemType: OnnxDataType.FLOAT, shape: { dim: dims } },
   });
@@ -200,7 +219,10 @@ export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8A
       node: g.nodes,
       initializer: g.initializers,
       input: [
-        { name: 'images', type: tensorType([batchDim, { dimValue: 3 }, { dimValue: H }, { dimValue: W }]) },
+        {
+          name: 'images',
+          type: tensorType([batchDim, { dimValue: 3 }, { dimValue: H }, { dimValue: W }]),
+        },
       ],
       output: [
         {
