@@ -32,13 +32,13 @@ describe('YoloDecoder (detect)', () => {
       {
         class: 'person',
         classId: 0,
-        score: expect.closeTo(0.9, 5),
+        score: expect.closeTo(0.9, 5) as number,
         box: { x1: 275, y1: 175, x2: 325, y2: 225 },
       },
       {
         class: 'bus',
         classId: 1,
-        score: expect.closeTo(0.6, 5),
+        score: expect.closeTo(0.6, 5) as number,
         box: { x1: 90, y1: 80, x2: 110, y2: 120 },
       },
     ]);
@@ -129,8 +129,8 @@ describe('YoloDecoder (pose)', () => {
     const g = letterboxGeometry(1280, 720, 640, 640);
     const [d] = new YoloDecoder(layout, ['person']).decode(t.data, 0, g, defaults);
     expect(d?.keypoints).toEqual([
-      { x: 600, y: 220, visibility: expect.closeTo(0.9, 5) },
-      { x: 680, y: 520, visibility: expect.closeTo(0.2, 5) },
+      { x: 600, y: 220, visibility: expect.closeTo(0.9, 5) as number },
+      { x: 680, y: 520, visibility: expect.closeTo(0.2, 5) as number },
     ]);
   });
 

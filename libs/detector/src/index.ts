@@ -30,7 +30,7 @@ export {
   ModelLoadError,
 } from './errors';
 export { OnnxYoloDetector } from './onnx-yolo-detector';
-export type { DetectorLogger, OnnxYoloDetectorOptions } from './onnx-yolo-detector';
+export type { DetectorLogger, DetectorStats, OnnxYoloDetectorOptions } from './onnx-yolo-detector';
 export type { ModelSource } from './model-source';
 export { resolveModelFile, sha256File } from './model-source';
 export { letterboxGeometry } from './letterbox';

@@ -48,7 +48,7 @@ export function parseClassNames(value: string | undefined): string[] | undefined
   }
   if (names.length === 0) return undefined;
   // A sparse dict would leave holes; name them rather than crash on undefined later.
-  return Array.from(names, (name, i) => name ?? `class_${i}`);
+  return Array.from({ length: names.length }, (_, i) => names[i] ?? `class_${i}`);
 }
 
 /** A list of integers written as `[17, 3]` or `(640, 640)`; undefined if not one. */
@@ -121,7 +121,7 @@ export function yoloModelSpec(
   if (task !== undefined && task !== 'detect' && task !== 'pose') {
     return { problem: `task "${task}" is not supported (detect and pose are)` };
   }
-  if (!output || output.type !== 'float32' || output.shape.length !== 3) {
+  if (output?.type !== 'float32' || output.shape.length !== 3) {
     const seen = output ? `${output.type} [${output.shape.join(', ')}]` : 'no output';
     return {
       problem: `first output is ${seen}, expected float32 [N, 4 + classes (+ keypoints), anchors] (Ultralytics YOLOv8/YOLO11 layout)`,

@@ -18,7 +18,9 @@ import { ModelProto, OnnxDataType } from './onnx/onnx-schema';
 import { recordingLogger, redSquaresImage, tempDir } from './testing.spec-helper';
 
 const tmp = tempDir('detector');
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  tmp.cleanup();
+});
 const file = (name: string) => path.join(tmp.dir, name);
 
 /** A valid ONNX model that is not a YOLO model: images in, the same images out. */
@@ -112,7 +114,7 @@ describe('OnnxYoloDetector.load: providers', () => {
       {
         level: 'info',
         message: 'detector runs on cpu as configured',
-        fields: expect.objectContaining({ provider: 'cpu' }),
+        fields: expect.objectContaining({ provider: 'cpu' }) as Record<string, unknown>,
       },
     ]);
     await detector.close();
@@ -163,7 +165,7 @@ describe('OnnxYoloDetector.detectMany', () => {
       for (let n = 0; n < frames.length; n++) {
         // A slow source: some items arrive later than the batch wait.
         if (n % 3 === 0) await new Promise((r) => setTimeout(r, 20));
-        yield { n, image: n === 4 ? Buffer.from('corrupt') : (frames[n] as Buffer) };
+        yield { n, image: n === 4 ? Buffer.from('corrupt') : frames[n]! };
       }
     }
     const seen: string[] = [];
@@ -193,7 +195,8 @@ describe('OnnxYoloDetector.detectMany', () => {
       }
     }
     let count = 0;
-    for await (const _ of detector.detectMany(source())) {
+    for await (const outcome of detector.detectMany(source())) {
+      expect(outcome.detections).toEqual([]);
       if (++count === 3) break;
     }
     expect(closed).toBe(true);

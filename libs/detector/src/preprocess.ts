@@ -59,8 +59,7 @@ export class InputSlot {
 
 function sameLayout(a: LetterboxGeometry | undefined, b: LetterboxGeometry): boolean {
   return (
-    a !== undefined &&
-    a.resizedWidth === b.resizedWidth &&
+    a?.resizedWidth === b.resizedWidth &&
     a.resizedHeight === b.resizedHeight &&
     a.top === b.top &&
     a.left === b.left

@@ -9,7 +9,9 @@ import { boxOf, iou, redSquaresImage, tempDir } from './testing.spec-helper';
 import type { Rect } from './testing.spec-helper';
 
 const tmp = tempDir('red-square');
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  tmp.cleanup();
+});
 
 async function load(
   name: string,

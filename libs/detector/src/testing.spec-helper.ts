@@ -57,7 +57,12 @@ export function iou(a: Box, b: Box): number {
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `framewise-${prefix}-`));
-  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => {
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A logger that remembers its lines. */

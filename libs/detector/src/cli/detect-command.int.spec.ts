@@ -12,7 +12,9 @@ import { redSquaresImage, tempDir } from '../testing.spec-helper';
 const repoRoot = path.resolve(__dirname, '../../../..');
 const bin = path.join(repoRoot, 'node_modules', '.bin', 'framewise');
 const tmp = tempDir('cli');
-afterAll(() => tmp.cleanup());
+afterAll(() => {
+  tmp.cleanup();
+});
 
 function framewise(
   args: string[],
@@ -21,10 +23,16 @@ function framewise(
     const child = spawn(bin, args, { cwd: repoRoot });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
@@ -70,10 +78,10 @@ describe('framewise detect', () => {
         classId: 0,
         score: 1,
         box: {
-          x1: expect.closeTo(100, 0),
-          y1: expect.closeTo(100, 0),
-          x2: expect.closeTo(180, 0),
-          y2: expect.closeTo(180, 0),
+          x1: expect.closeTo(100, 0) as number,
+          y1: expect.closeTo(100, 0) as number,
+          x2: expect.closeTo(180, 0) as number,
+          y2: expect.closeTo(180, 0) as number,
         },
       },
     ]);

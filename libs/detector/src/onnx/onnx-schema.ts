@@ -109,7 +109,7 @@ export const ModelProto = root.lookupType('onnx.ModelProto');
 export const ModelHeaderProto = root.lookupType('onnx.ModelHeaderProto');
 
 /** TensorProto.DataType values used here. */
-export const OnnxDataType = { FLOAT: 1, BOOL: 9, INT64: 7 } as const;
+export const OnnxDataType = { FLOAT: 1, INT64: 7 } as const;
 
 /** AttributeProto.AttributeType values used here. */
-export const OnnxAttributeType = { FLOAT: 1, INT: 2, INTS: 7 } as const;
+export const OnnxAttributeType = { INT: 2 } as const;

@@ -48,8 +48,6 @@ interface Attribute {
   name: string;
   type: number;
   i?: number;
-  ints?: number[];
-  f?: number;
 }
 
 /** Collects nodes and constants; names are generated. */
@@ -87,12 +85,6 @@ class GraphBuilder {
     return output;
   }
 }
-
-const ints = (name: string, values: number[]): Attribute => ({
-  name,
-  type: OnnxAttributeType.INTS,
-  ints: values,
-});
 
 /** The red-square model as ONNX bytes. */
 export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8Array {
