@@ -5,6 +5,13 @@ import protobuf from 'protobufjs';
 // and onnxruntime-node does not expose them) and to write the self-made test model. Field
 // numbers are onnx.proto's; fields not listed here are skipped when decoding, so a full
 // model decodes fine.
+const modelFields: Record<string, protobuf.IField & { rule?: string }> = {
+  irVersion: { type: 'int64', id: 1 },
+  producerName: { type: 'string', id: 2 },
+  opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+  metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
+};
+
 const schema: protobuf.INamespace = {
   nested: {
     onnx: {
@@ -76,25 +83,15 @@ const schema: protobuf.INamespace = {
         },
         ModelProto: {
           fields: {
-            irVersion: { type: 'int64', id: 1 },
-            producerName: { type: 'string', id: 2 },
+            ...modelFields,
             producerVersion: { type: 'string', id: 3 },
             graph: { type: 'GraphProto', id: 7 },
-            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
-            metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
           },
         },
         // Reading metadata only: the graph (field 7, most of the file) is not decoded into nodes
-        // and weights.
+        // and weights. Kept as bytes: on a Buffer protobufjs returns a view, so it costs no copy.
         ModelHeaderProto: {
-          fields: {
-            irVersion: { type: 'int64', id: 1 },
-            producerName: { type: 'string', id: 2 },
-            // Kept as bytes: on a Buffer protobufjs returns a view, so this costs no copy.
-            graph: { type: 'bytes', id: 7 },
-            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
-            metadataProps: { rule: 'repeated', type: 'StringStringEntryProto', id: 14 },
-          },
+          fields: { ...modelFields, graph: { type: 'bytes', id: 7 } },
         },
       },
     },
