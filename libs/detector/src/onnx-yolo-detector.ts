@@ -49,6 +49,11 @@ export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOpti
    * partial batch. Default 0: take only what the source has ready, never hold frames back.
    */
   readonly batchWaitMs?: number;
+  /**
+   * detectMany: how long to let the next batch's items be read (and their resizes queued) before
+   * running the current batch, which blocks the JS thread. Default 20 ms.
+   */
+  readonly overlapWaitMs?: number;
   readonly logger?: DetectorLogger;
 }
 
@@ -250,12 +255,16 @@ export class OnnxYoloDetector implements Detector {
     try {
       let next = this.prepareNext(reader);
       for (;;) {
-        const prepared = await next;
+        const prepared = await next.batch;
         if (!prepared) return;
-        // Start reading and resizing the following batch before this one blocks the JS thread.
         next = this.prepareNext(reader);
         // If the consumer stops early, the prefetch's failure must not surface as unhandled.
-        next.catch(() => undefined);
+        next.batch.catch(() => undefined);
+        next.started.catch(() => undefined);
+        // Reading the next items (file reads, queue claims) takes JS-thread hops; give them a
+        // moment so the next batch's resizes are queued on libuv's pool before session.run
+        // blocks the JS thread. A slow source is not waited for beyond that.
+        await within(next.started, this.options.overlapWaitMs ?? 20);
         yield* await this.infer(prepared, options);
       }
     } finally {
@@ -274,11 +283,18 @@ export class OnnxYoloDetector implements Detector {
     await this.session.release();
   }
 
-  private async prepareNext<T extends DetectItem>(
+  /**
+   * Reads the next batch from `reader` and starts decoding it. `started` resolves once its items
+   * are read and their resizes queued; `batch` once they are resized.
+   */
+  private prepareNext<T extends DetectItem>(
     reader: BatchReader<T>,
-  ): Promise<PreparedBatch<T> | undefined> {
-    const items = await reader.next();
-    return items ? this.prepare(items) : undefined;
+  ): { started: Promise<void>; batch: Promise<PreparedBatch<T> | undefined> } {
+    const items = reader.next();
+    // prepare() queues every resize synchronously, so `started` (chained after) means queued.
+    const batch = items.then((list) => (list ? this.prepare(list) : undefined));
+    const started = items.then(() => undefined);
+    return { started, batch };
   }
 
   /** Decodes and resizes a batch; all images are queued on libuv's pool at once. */
