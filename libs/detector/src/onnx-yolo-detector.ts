@@ -1,0 +1,494 @@
+import fs from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { YoloDecoder } from './decode';
+import type { DecodeThresholds } from './decode';
+import type {
+  DetectItem,
+  DetectOptions,
+  DetectOutcome,
+  Detection,
+  Detector,
+  ExecutionProviderName,
+  ImageInput,
+  ModelDescription,
+} from './detector';
+import { DetectorClosedError, ImageInputError, ModelLoadError } from './errors';
+import { readOnnxHeader, yoloModelSpec } from './model-info';
+import type { YoloModelSpec } from './model-info';
+import { resolveModelFile } from './model-source';
+import type { ModelSource } from './model-source';
+import { InputSlot, resizeForInput } from './preprocess';
+import type { PreprocessOptions, ResizedImage } from './preprocess';
+import { openSession } from './providers';
+import type { SessionSettings } from './providers';
+
+/** The logging the detector does: one line at load saying which provider runs and why. */
+export interface DetectorLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Configuration of an {@link OnnxYoloDetector}; main.ts builds it from the service config. */
+export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOptions {
+  /** The model: a path, or a URL + sha256 + cache directory. */
+  readonly model: ModelSource;
+  /** Class names when the model has no `names` metadata (one per line in a labels file). */
+  readonly labels?: readonly string[];
+  /** Providers in order of preference; CPU is always the last resort. Default `['cpu']`. */
+  readonly executionProviders?: readonly ExecutionProviderName[];
+  /** Images per inference for models with a dynamic batch axis. Default 8. */
+  readonly maxBatch?: number;
+  /** Default thresholds (Ultralytics defaults: conf 0.25, iou 0.7, max_det 300). */
+  readonly confidence?: number;
+  readonly iou?: number;
+  readonly maxDetections?: number;
+  /** Run one inference at load so the first frame does not pay for lazy initialisation. Default true. */
+  readonly warmup?: boolean;
+  /**
+   * detectMany: after the first image of a batch, how long to wait for more before running a
+   * partial batch. Default 0: take only what the source has ready, never hold frames back.
+   */
+  readonly batchWaitMs?: number;
+  /**
+   * detectMany: how long to let the next batch's items be read (and their resizes queued) before
+   * running the current batch, which blocks the JS thread. Default 20 ms.
+   */
+  readonly overlapWaitMs?: number;
+  readonly logger?: DetectorLogger;
+}
+
+/**
+ * Cumulative timings since load (warm-up excluded), for metrics and benchmarks. `resizeMs` is wall
+ * time of decode + resize per batch, which overlaps inference in detectMany; `copyMs` (HWC→CHW
+ * float copy), `inferenceMs` (session.run) and `decodeMs` (decode + NMS) run on the JS thread.
+ */
+export interface DetectorStats {
+  images: number;
+  batches: number;
+  resizeMs: number;
+  copyMs: number;
+  inferenceMs: number;
+  decodeMs: number;
+}
+
+function zeroStats(): DetectorStats {
+  return { images: 0, batches: 0, resizeMs: 0, copyMs: 0, inferenceMs: 0, decodeMs: 0 };
+}
+
+const noopLogger: DetectorLogger = { info: () => undefined, warn: () => undefined };
+
+/** A batch buffer: the input tensor's data and one slot per image. */
+interface BatchBuffer {
+  readonly data: Float32Array;
+  readonly slots: InputSlot[];
+}
+
+/** A batch whose images are decoded and resized (or failed), ready to copy and run. */
+interface PreparedBatch<T extends DetectItem> {
+  readonly items: readonly T[];
+  readonly resized: readonly (ResizedImage | ImageInputError)[];
+}
+
+/**
+ * {@link Detector} for Ultralytics YOLOv8 / YOLO11 ONNX models (detect and pose) on
+ * onnxruntime-node. Create it with {@link OnnxYoloDetector.load}, which validates the model and
+ * warms it up: a bad model fails there with a {@link ModelLoadError}, never at the first frame.
+ */
+export class OnnxYoloDetector implements Detector {
+  private readonly decoder: YoloDecoder;
+  private readonly freeBuffers: BatchBuffer[] = [];
+  private readonly thresholds: DecodeThresholds;
+  private readonly batchSize: number;
+  private closed = false;
+  private readonly counters: DetectorStats = zeroStats();
+
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly spec: YoloModelSpec,
+    readonly model: ModelDescription,
+    private readonly options: OnnxYoloDetectorOptions,
+  ) {
+    this.decoder = new YoloDecoder(
+      {
+        channels: spec.channels,
+        anchors: spec.anchors,
+        numClasses: spec.classNames.length,
+        ...(spec.keypoints ? { keypoints: spec.keypoints } : {}),
+      },
+      spec.classNames,
+    );
+    this.batchSize = model.batchSize;
+    this.thresholds = {
+      confidence: options.confidence ?? 0.25,
+      iou: options.iou ?? 0.7,
+      maxDetections: options.maxDetections ?? 300,
+      maxCandidates: 30_000,
+    };
+  }
+
+  /** Resolves (or downloads) the model, opens it on the best available provider, checks it is a YOLO model, warms it up. */
+  static async load(options: OnnxYoloDetectorOptions): Promise<OnnxYoloDetector> {
+    const file = await resolveModelFile(options.model);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (error) {
+      throw new ModelLoadError(
+        `cannot read model file ${file}: ${(error as Error).message}`,
+        file,
+        { cause: error },
+      );
+    }
+    const header = readOnnxHeader(bytes);
+    if (!header.ok) {
+      throw new ModelLoadError(
+        `${file} is not an ONNX model (${header.reason}). Export the YOLO model to ONNX (yolo export format=onnx) and point the model path at the .onnx file.`,
+        file,
+      );
+    }
+
+    const preferences = options.executionProviders ?? ['cpu'];
+    let opened;
+    try {
+      opened = await openSession(bytes, preferences, options);
+    } catch (error) {
+      throw new ModelLoadError(
+        `onnxruntime cannot load ${file}: ${(error as Error).message}`,
+        file,
+        { cause: error },
+      );
+    }
+    const { session, provider, skipped } = opened;
+
+    const inputs = session.inputMetadata.map(tensorInfo);
+    const outputs = session.outputMetadata.map(tensorInfo);
+    const result = yoloModelSpec(inputs, outputs, header.metadata, options.labels);
+    if (!result.spec) {
+      await session.release();
+      throw new ModelLoadError(
+        `${file} is not a YOLO detect/pose model framewise can run: ${result.problem}.`,
+        file,
+      );
+    }
+    const spec = result.spec;
+    const logger = options.logger ?? noopLogger;
+    const fields = { provider, model: file, requested: preferences };
+    if (skipped.length > 0) {
+      const why = skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
+      logger.warn(
+        { ...fields, skipped },
+        `detector runs on ${provider}, not ${preferences[0] ?? 'cpu'}, because ${why} (see libs/detector/README.md, GPU providers)`,
+      );
+    } else {
+      logger.info(fields, `detector runs on ${provider} as configured`);
+    }
+
+    const description: ModelDescription = {
+      task: spec.task,
+      inputWidth: spec.inputWidth,
+      inputHeight: spec.inputHeight,
+      classNames: spec.classNames,
+      anchors: spec.anchors,
+      ...(spec.keypoints ? { keypoints: spec.keypoints } : {}),
+      dynamicBatch: spec.fixedBatch === undefined,
+      batchSize: spec.fixedBatch ?? Math.max(1, options.maxBatch ?? 8),
+      provider,
+    };
+    const detector = new OnnxYoloDetector(session, spec, description, options);
+    if (options.warmup ?? true) {
+      try {
+        await detector.warmUp();
+      } catch (error) {
+        await session.release();
+        throw new ModelLoadError(
+          `${file} loads but fails to run: ${(error as Error).message}`,
+          file,
+          { cause: error },
+        );
+      }
+    }
+    return detector;
+  }
+
+  async detect(image: ImageInput, options?: DetectOptions): Promise<Detection[]> {
+    const [detections] = await this.detectBatch([image], options);
+    return detections ?? [];
+  }
+
+  async detectBatch(
+    images: readonly ImageInput[],
+    options?: DetectOptions,
+  ): Promise<Detection[][]> {
+    this.assertOpen();
+    const results: Detection[][] = [];
+    for (let start = 0; start < images.length; start += this.batchSize) {
+      const chunk = images.slice(start, start + this.batchSize).map((image) => ({ image }));
+      const prepared = await this.prepare(chunk);
+      const failed = prepared.resized.findIndex((r) => r instanceof ImageInputError);
+      if (failed >= 0) {
+        const error = prepared.resized[failed] as ImageInputError;
+        throw new ImageInputError(`image ${start + failed}: ${error.message}`, { cause: error });
+      }
+      for (const outcome of await this.infer(prepared, options)) {
+        results.push(outcome.detections ?? []);
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Detections for a stream of items, yielded in input order. While one batch runs, the next is
+   * already being read from `source`, decoded and resized on libuv's pool: onnxruntime-node's
+   * `run` blocks the JS thread, but not sharp's threads. An image that cannot be decoded yields
+   * an outcome with `error` instead of ending the stream.
+   */
+  async *detectMany<T extends DetectItem>(
+    source: AsyncIterable<T> | Iterable<T>,
+    options?: DetectOptions,
+  ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
+    this.assertOpen();
+    const reader = new BatchReader(
+      toAsyncIterator(source),
+      this.batchSize,
+      this.options.batchWaitMs ?? 0,
+    );
+    try {
+      let next = this.prepareNext(reader);
+      for (;;) {
+        const prepared = await next.batch;
+        if (!prepared) return;
+        next = this.prepareNext(reader);
+        // If the consumer stops early, the prefetch's failure must not surface as unhandled.
+        next.batch.catch(() => undefined);
+        next.started.catch(() => undefined);
+        // Reading the next items (file reads, queue claims) takes JS-thread hops; give them a
+        // moment so the next batch's resizes are queued on libuv's pool before session.run
+        // blocks the JS thread. A slow source is not waited for beyond that.
+        await within(next.started, this.options.overlapWaitMs ?? 20);
+        yield* await this.infer(prepared, options);
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /** A copy of the cumulative timings (see {@link DetectorStats}). */
+  stats(): DetectorStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.session.release();
+  }
+
+  /**
+   * Reads the next batch from `reader` and starts decoding it. `started` resolves once its items
+   * are read and their resizes queued; `batch` once they are resized.
+   */
+  private prepareNext<T extends DetectItem>(
+    reader: BatchReader<T>,
+  ): { started: Promise<void>; batch: Promise<PreparedBatch<T> | undefined> } {
+    const items = reader.next();
+    // prepare() queues every resize synchronously, so `started` (chained after) means queued.
+    const batch = items.then((list) => (list ? this.prepare(list) : undefined));
+    const started = items.then(() => undefined);
+    return { started, batch };
+  }
+
+  /** Decodes and resizes a batch; all images are queued on libuv's pool at once. */
+  private async prepare<T extends DetectItem>(items: readonly T[]): Promise<PreparedBatch<T>> {
+    const { inputWidth: w, inputHeight: h } = this.spec;
+    const start = performance.now();
+    const resized = await Promise.all(
+      items.map((item) =>
+        resizeForInput(item.image, w, h, this.options).catch((error: unknown) =>
+          error instanceof ImageInputError
+            ? error
+            : new ImageInputError((error as Error).message, { cause: error }),
+        ),
+      ),
+    );
+    this.counters.resizeMs += performance.now() - start;
+    return { items, resized };
+  }
+
+  /** Copies a prepared batch into a tensor, runs it, decodes every image. */
+  private async infer<T extends DetectItem>(
+    prepared: PreparedBatch<T>,
+    options: DetectOptions | undefined,
+  ): Promise<DetectOutcome<T>[]> {
+    this.assertOpen();
+    const thresholds: DecodeThresholds = {
+      confidence: options?.confidence ?? this.thresholds.confidence,
+      iou: options?.iou ?? this.thresholds.iou,
+      maxDetections: options?.maxDetections ?? this.thresholds.maxDetections,
+      maxCandidates: this.thresholds.maxCandidates,
+    };
+    // Only images that decoded go into the tensor.
+    const good = prepared.resized.filter((r): r is ResizedImage => !(r instanceof ImageInputError));
+    const output = good.length > 0 ? await this.run(good) : undefined;
+    const start = performance.now();
+    let k = 0;
+    const outcomes = prepared.items.map((item, i): DetectOutcome<T> => {
+      const resized = prepared.resized[i];
+      if (resized instanceof ImageInputError) return { item, error: resized };
+      const detections =
+        output && resized ? this.decoder.decode(output, k++, resized.geometry, thresholds) : [];
+      return { item, detections };
+    });
+    this.counters.decodeMs += performance.now() - start;
+    this.counters.images += prepared.items.length;
+    this.counters.batches += 1;
+    return outcomes;
+  }
+
+  /** One session.run over up to batchSize resized images; returns the raw output data. */
+  private async run(images: readonly ResizedImage[]): Promise<Float32Array> {
+    const { inputWidth: w, inputHeight: h, fixedBatch } = this.spec;
+    const buffer = this.acquireBuffer();
+    try {
+      const copyStart = performance.now();
+      images.forEach((image, i) => {
+        buffer.slots[i]?.write(image.pixels, image.channels, image.geometry);
+      });
+      const runStart = performance.now();
+      this.counters.copyMs += runStart - copyStart;
+      // A fixed-batch model always gets its full batch; unused slots keep old pixels and their
+      // results are ignored.
+      const n = fixedBatch ?? images.length;
+      const tensor = new ort.Tensor('float32', buffer.data.subarray(0, n * 3 * w * h), [
+        n,
+        3,
+        h,
+        w,
+      ]);
+      const outputs = await this.session.run({ [this.spec.inputName]: tensor });
+      this.counters.inferenceMs += performance.now() - runStart;
+      const output = outputs[this.spec.outputName];
+      // Checked by type name, not instanceof Float32Array, which fails across V8 contexts.
+      if (output?.type !== 'float32') {
+        throw new Error(`model returned no float32 output "${this.spec.outputName}"`);
+      }
+      return output.data as Float32Array;
+    } finally {
+      this.freeBuffers.push(buffer);
+    }
+  }
+
+  /** Input buffers are reused; a second one exists only while two batches overlap. */
+  private acquireBuffer(): BatchBuffer {
+    const free = this.freeBuffers.pop();
+    if (free) return free;
+    const { inputWidth: w, inputHeight: h } = this.spec;
+    const plane = 3 * w * h;
+    const data = new Float32Array(this.batchSize * plane);
+    const slots = Array.from(
+      { length: this.batchSize },
+      (_, i) => new InputSlot(data.subarray(i * plane, (i + 1) * plane), w, h),
+    );
+    return { data, slots };
+  }
+
+  private async warmUp(): Promise<void> {
+    const { inputWidth: w, inputHeight: h } = this.spec;
+    const gray = new Uint8Array(w * h * 3).fill(114);
+    // A full batch: onnxruntime sizes its arenas for the largest batch it has seen.
+    const images = Array.from({ length: this.batchSize }, () => ({
+      image: { data: gray, width: w, height: h, channels: 3 as const },
+    }));
+    await this.infer(await this.prepare(images), undefined);
+    // Warm-up is not work done for anyone.
+    Object.assign(this.counters, zeroStats());
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DetectorClosedError('the detector is closed; load a new one');
+  }
+}
+
+function tensorInfo(m: ort.InferenceSession.ValueMetadata): {
+  name: string;
+  type: string;
+  shape: readonly (number | string)[];
+} {
+  return m.isTensor
+    ? { name: m.name, type: m.type, shape: m.shape }
+    : { name: m.name, type: 'non-tensor', shape: [] };
+}
+
+function toAsyncIterator<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
+  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
+  const it = source[Symbol.iterator]();
+  return {
+    next: () => Promise.resolve(it.next()),
+    return: () => Promise.resolve(it.return?.() ?? { done: true, value: undefined }),
+  };
+}
+
+/**
+ * Groups a source into batches of up to `size`. It waits for the first item of a batch as long as
+ * needed, then takes further items only while they arrive within `waitMs`: a slow source gets
+ * its frames processed in small batches instead of held back until a batch fills.
+ */
+class BatchReader<T> {
+  private pending: Promise<IteratorResult<T>> | undefined;
+  private done = false;
+
+  constructor(
+    private readonly iterator: AsyncIterator<T>,
+    private readonly size: number,
+    private readonly waitMs: number,
+  ) {}
+
+  async next(): Promise<T[] | undefined> {
+    if (this.done) return undefined;
+    const first = await this.take();
+    if (first.done) {
+      this.done = true;
+      return undefined;
+    }
+    const items = [first.value];
+    while (items.length < this.size) {
+      this.pending ??= this.iterator.next();
+      const result = await within(this.pending, this.waitMs);
+      if (result === undefined) break; // not ready: keep it pending for the next batch
+      this.pending = undefined;
+      if (result.done) {
+        this.done = true;
+        break;
+      }
+      items.push(result.value);
+    }
+    return items;
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) {
+      this.done = true;
+      await this.iterator.return?.();
+    }
+  }
+
+  private take(): Promise<IteratorResult<T>> {
+    const pending = this.pending ?? this.iterator.next();
+    this.pending = undefined;
+    return pending;
+  }
+}
+
+/** The promise's value if it settles within `ms` (0 = after pending I/O callbacks), else undefined. */
+async function within<V>(promise: Promise<V>, ms: number): Promise<V | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(undefined);
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,135 @@
+// Image → network input, as Ultralytics prepares it: letterbox (keep aspect, resize bilinear,
+// pad centred with gray 114), RGB, float32 CHW scaled to 0..1. sharp decodes and resizes on
+// libuv's thread pool; only the final HWC→CHW float copy runs on the JS thread.
+import sharp from 'sharp';
+import type { ImageInput } from './detector';
+import { ImageInputError } from './errors';
+import type { LetterboxGeometry } from './letterbox';
+import { letterboxGeometry } from './letterbox';
+
+const PAD = 114 / 255;
+
+/** How images are decoded and resized. */
+export interface PreprocessOptions {
+  /**
+   * Let libjpeg shrink large JPEGs while decoding (2×/4×/8×) before the exact resize. Much
+   * faster on big frames; pixels differ slightly from a full decode. Default false (Ultralytics
+   * decodes fully).
+   */
+  readonly fastShrinkOnLoad?: boolean;
+}
+
+/** Float32 input planes of one image inside a batch buffer, with the letterbox it was made with. */
+export class InputSlot {
+  /** The letterbox last written into this slot; padding is refilled only when it changes. */
+  private painted: LetterboxGeometry | undefined;
+
+  constructor(
+    /** [3, H, W] view into the batch tensor's data. */
+    readonly planes: Float32Array,
+    readonly width: number,
+    readonly height: number,
+  ) {}
+
+  /** Copies resized RGB pixels (HWC uint8) into the planes at the letterbox offset. */
+  write(rgb: Uint8Array, channels: number, geometry: LetterboxGeometry): void {
+    const { width, height, planes } = this;
+    const plane = width * height;
+    if (!sameLayout(this.painted, geometry)) {
+      planes.fill(PAD);
+      this.painted = geometry;
+    }
+    const { resizedWidth: rw, resizedHeight: rh, top, left } = geometry;
+    let src = 0;
+    for (let y = 0; y < rh; y++) {
+      let dst = (top + y) * width + left;
+      for (let x = 0; x < rw; x++, dst++, src += channels) {
+        planes[dst] = (rgb[src] ?? 0) / 255;
+        planes[dst + plane] = (rgb[src + 1] ?? 0) / 255;
+        planes[dst + 2 * plane] = (rgb[src + 2] ?? 0) / 255;
+      }
+    }
+  }
+
+  /** Forgets the painted layout (the planes were overwritten by something else). */
+  reset(): void {
+    this.painted = undefined;
+  }
+}
+
+function sameLayout(a: LetterboxGeometry | undefined, b: LetterboxGeometry): boolean {
+  return (
+    a?.resizedWidth === b.resizedWidth &&
+    a.resizedHeight === b.resizedHeight &&
+    a.top === b.top &&
+    a.left === b.left
+  );
+}
+
+/** A decoded, resized image waiting to be copied into an {@link InputSlot}. */
+export interface ResizedImage {
+  readonly geometry: LetterboxGeometry;
+  readonly pixels: Uint8Array;
+  readonly channels: number;
+}
+
+/**
+ * Decodes `image` and resizes it to its letterbox inside a `width`×`height` input.
+ *
+ * Both the header read (for the original size) and the resize are queued on libuv's pool before
+ * this returns its promise, with no JS step between them: when the caller then blocks the JS
+ * thread in a synchronous `session.run`, this image is still decoded and resized meanwhile.
+ * sharp's `fit: 'inside'` rounds sizes as Ultralytics does (checked on 120 size pairs in
+ * preprocess.int.spec.ts); the geometry is rebuilt from the size sharp actually produced all the same.
+ */
+export async function resizeForInput(
+  image: ImageInput,
+  width: number,
+  height: number,
+  options: PreprocessOptions = {},
+): Promise<ResizedImage> {
+  try {
+    let source: sharp.Sharp;
+    let size: Promise<{ width: number; height: number }>;
+    // isView, not instanceof: a Buffer from another realm (vm contexts, jest) is still bytes.
+    if (ArrayBuffer.isView(image)) {
+      source = sharp(image, { failOn: 'error' }).autoOrient();
+      // autoOrient swaps width and height for rotated EXIF orientations.
+      size = sharp(image)
+        .metadata()
+        .then((meta) => meta.autoOrient);
+    } else {
+      const { data, width: w, height: h, channels } = image;
+      if (data.length !== w * h * channels) {
+        throw new ImageInputError(
+          `raw image data has ${data.length} bytes, expected ${w}x${h}x${channels} = ${w * h * channels}`,
+        );
+      }
+      source = sharp(data, { raw: { width: w, height: h, channels } });
+      size = Promise.resolve({ width: w, height: h });
+    }
+    const resized = source
+      .removeAlpha()
+      .toColourspace('srgb')
+      .resize(width, height, {
+        fit: 'inside',
+        // cv2.INTER_LINEAR is what Ultralytics resizes with.
+        kernel: 'linear',
+        fastShrinkOnLoad: options.fastShrinkOnLoad ?? false,
+      })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const [src, { data, info }] = await Promise.all([size, resized]);
+    const geometry = letterboxGeometry(src.width, src.height, width, height, {
+      width: info.width,
+      height: info.height,
+    });
+    return { geometry, pixels: data, channels: info.channels };
+  } catch (error) {
+    if (error instanceof ImageInputError) throw error;
+    throw new ImageInputError(
+      `cannot decode image: ${(error as Error).message}. Pass JPEG/PNG/WebP bytes or raw RGB with its size.`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,92 @@
+// Creating an onnxruntime session on the first execution provider that works. onnxruntime-node
+// ships the CPU provider; the CUDA and TensorRT providers are separate libraries fetched at
+// install time (onnxruntime-node-install=cuda12). Asking for one that is not installed fails at
+// session creation with "Failed to load shared library", so each preference is tried in turn.
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProviderName } from './detector';
+
+/** Threading and device settings shared by every provider attempt. */
+export interface SessionSettings {
+  /** Threads inside one operator (onnxruntime's intra-op pool). Default: onnxruntime's choice. */
+  readonly intraOpThreads?: number;
+  /** Threads running independent operators in parallel. Default: onnxruntime's choice. */
+  readonly interOpThreads?: number;
+  /** GPU ordinal for cuda / tensorrt. Default 0. */
+  readonly deviceId?: number;
+}
+
+/** A session, the provider it runs on, and why earlier preferences were skipped. */
+export interface OpenedSession {
+  readonly session: ort.InferenceSession;
+  readonly provider: ExecutionProviderName;
+  readonly skipped: readonly { provider: ExecutionProviderName; reason: string }[];
+}
+
+function providerConfig(
+  name: ExecutionProviderName,
+  deviceId: number,
+): ort.InferenceSession.ExecutionProviderConfig {
+  switch (name) {
+    case 'cuda':
+      return { name: 'cuda', deviceId };
+    case 'tensorrt':
+      return { name: 'tensorrt', deviceId };
+    case 'cpu':
+      return 'cpu';
+  }
+}
+
+/**
+ * Opens `model` on the first provider of `preferences` that loads, always ending with CPU.
+ * Throws the CPU error when even CPU fails (the model itself is the problem then).
+ */
+export async function openSession(
+  model: Uint8Array,
+  preferences: readonly ExecutionProviderName[],
+  settings: SessionSettings,
+): Promise<OpenedSession> {
+  const order = [...new Set<ExecutionProviderName>([...preferences, 'cpu'])];
+  const skipped: { provider: ExecutionProviderName; reason: string }[] = [];
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(settings.intraOpThreads !== undefined
+      ? { intraOpNumThreads: settings.intraOpThreads }
+      : {}),
+    ...(settings.interOpThreads !== undefined
+      ? { interOpNumThreads: settings.interOpThreads }
+      : {}),
+  };
+  for (const provider of order) {
+    try {
+      const session = await ort.InferenceSession.create(model, {
+        ...options,
+        // onnxruntime places nodes a GPU provider cannot run on CPU by itself; listing 'cpu'
+        // explicitly after it keeps that true whatever the defaults become.
+        executionProviders:
+          provider === 'cpu' ? ['cpu'] : [providerConfig(provider, settings.deviceId ?? 0), 'cpu'],
+      });
+      return { session, provider, skipped };
+    } catch (error) {
+      if (provider === 'cpu') throw error;
+      skipped.push({ provider, reason: firstLine((error as Error).message) });
+    }
+  }
+  // Unreachable: 'cpu' is always last and either returns or throws.
+  throw new Error('no execution provider could be tried');
+}
+
+/**
+ * onnxruntime's own log level, process-wide (onnxruntime has one environment per process).
+ * Call it in main.ts before loading a model: onnxruntime reads it when the first session is
+ * created. `fatal` silences the native error line onnxruntime prints when an optional provider
+ * (cuda, tensorrt) is not installed; the detector logs the fallback itself.
+ */
+export function setOnnxRuntimeLogLevel(
+  level: 'verbose' | 'info' | 'warning' | 'error' | 'fatal',
+): void {
+  ort.env.logLevel = level;
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0]?.trim() ?? message;
+}
