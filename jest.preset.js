@@ -46,6 +46,9 @@ function tiers(roots) {
       testPathIgnorePatterns: ['/node_modules/', '\\.int\\.spec\\.ts$'],
     }),
     tier('int', roots, ['**/*.int.spec.ts'], {
+      // Shares the main context's typed arrays with each test file, so native addons
+      // (onnxruntime-node) pass their own instanceof checks; see the file for why.
+      testEnvironment: path.join(workspaceRoot, 'libs/testing/jest.environment.js'),
       globalSetup: path.join(workspaceRoot, 'libs/testing/src/jest/global-setup.ts'),
       globalTeardown: path.join(workspaceRoot, 'libs/testing/src/jest/global-teardown.ts'),
     }),

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./libs/detector/jest.environment.js
- */
 // Model download with sha256 check, against a local HTTP server (no internet in tests).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./libs/detector/jest.environment.js
- */
 // Loading: bad models fail at load with a clear error; providers fall back to CPU with one log
 // line (for real: this install has no CUDA/TensorRT provider libraries); detectMany pipelines.
 import fs from 'node:fs';

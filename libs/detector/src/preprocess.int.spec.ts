@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./libs/detector/jest.environment.js
- */
 // sharp's `fit: 'inside'` must size images exactly as Ultralytics' LetterBox rounds them.
 import sharp from 'sharp';
 import { letterboxGeometry } from './letterbox';

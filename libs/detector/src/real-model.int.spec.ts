@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./libs/detector/jest.environment.js
- */
 // The real YOLOv8n int8 model from the shared fixtures against the reference detections in
 // ../shared/fixtures/README.md. Skipped, saying why, when the fixtures are not there.
 import fs from 'node:fs';

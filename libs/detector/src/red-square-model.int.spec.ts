@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./libs/detector/jest.environment.js
- */
 // The self-made model end to end, through the real onnxruntime-node and sharp.
 import path from 'node:path';
 import { OnnxYoloDetector, RED_SQUARE_MODEL, writeRedSquareModel } from './index';

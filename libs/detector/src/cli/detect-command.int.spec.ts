@@ -1,6 +1,3 @@
-/**
- * @jest-environment ./libs/detector/jest.environment.js
- */
 // The `framewise` command, spawned as a user runs it: node_modules/.bin/framewise, linked by npm
 // from this workspace's "bin".
 import { spawn } from 'node:child_process';

@@ -1,5 +1,4 @@
-// Jest environment for tests that run onnxruntime-node (select it with a docblock at the top of
-// the test file: `@jest-environment ./libs/detector/jest.environment.js`).
+// The jest environment of the integration tier (jest.preset.js): node's, plus one fix.
 //
 // Jest runs each test file in its own V8 context, with its own Float32Array & co. The native
 // onnxruntime binding creates output tensors with the main context's typed arrays, which then
