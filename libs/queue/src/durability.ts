@@ -70,7 +70,7 @@ export async function checkRedisDurability(
   try {
     config = {};
     for (const name of ['appendonly', 'maxmemory-policy', 'maxmemory']) {
-      const reply = (await redis.config('GET', name));
+      const reply = await redis.config('GET', name);
       if (Array.isArray(reply) && typeof reply[1] === 'string') config[name] = reply[1];
     }
   } catch (error) {

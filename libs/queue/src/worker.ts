@@ -4,11 +4,11 @@ import { CloseDeadlineError, QueueConfigError, describeError } from './errors';
 import { silentLogger, type QueueLogger } from './redis-client';
 
 /**
- * Processes one job. Resolve after the result is committed (the job is acked afterwards);
+ * Processes one job. Return (or resolve) after the result is committed (the job is acked afterwards);
  * throw {@link PermanentJobError} to dead-letter it, anything else to retry it later.
  * Delivery is at-least-once: the same job can run again after a crash, so commit idempotently.
  */
-export type JobHandler<T> = (job: Job<T>) => Promise<void>;
+export type JobHandler<T> = (job: Job<T>) => Promise<void> | void;
 
 /** Options of a {@link QueueWorker}. */
 export interface WorkerOptions {
