@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { Redis } from 'ioredis';
 import { retryDelays } from './backoff';
 import type { Job, QueueDefinition } from './definition';
 import { InvalidPayloadError, QueueConfigError, describeError, isPermanent } from './errors';
@@ -23,7 +24,9 @@ export interface ConsumerOptions {
   readonly heartbeatIntervalMs?: number;
   /**
    * Makes the dedicated connection for blocking waits (BLMOVE blocks its connection). Default:
-   * `redis.duplicate()`. The consumer disconnects what it made.
+   * `redis.duplicate({ retryStrategy: () => null })`. Prefer a client that does not reconnect
+   * by itself: after any drop the consumer discards it, re-syncs and makes a new one. The
+   * consumer disconnects what it made.
    */
   readonly createBlockingClient?: () => RedisClient;
   readonly logger?: QueueLogger;
@@ -107,6 +110,7 @@ export class QueueConsumer<T> {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private beats = 0;
   private blocking: RedisClient | undefined;
+  private abortWait: ((error: Error) => void) | undefined;
   private readonly resyncListeners = new Set<() => void>();
   private readonly onReady = () => {
     this.requestResync('connection re-established');
@@ -259,28 +263,61 @@ export class QueueConsumer<T> {
   /**
    * Waits up to `timeoutMs` for one job with BLMOVE on the dedicated blocking connection and
    * returns as soon as one arrives. Use it only when {@link claim} came back empty.
+   *
+   * Rejects when the connection drops or {@link interruptWait} is called. ioredis may keep a
+   * blocking command pending across a reconnect (or, in some versions, never settle it), so
+   * the wait is settled here rather than trusting the command's promise; a reply that still
+   * arrives later is a job in the processing list, and triggers a re-sync that adopts it.
    */
-  async waitForJob(timeoutMs: number): Promise<ClaimResult<T>> {
+  waitForJob(timeoutMs: number): Promise<ClaimResult<T>> {
     const client = this.blockingClient();
-    const payload = await client.blmove(
-      this.queue.keys.pending,
-      this.processingKey,
-      'RIGHT',
-      'LEFT',
-      Math.max(timeoutMs, 1) / 1000,
-    );
-    return this.accept(payload === null ? [] : [payload]);
+    return new Promise<ClaimResult<T>>((resolve, reject) => {
+      let settled = false;
+      const watchdog = setTimeout(() => {
+        // The server answers within the timeout: a silent connection is a dead one.
+        abort(new Error('blocking wait overran its timeout'));
+        if (this.blocking === client) this.dropBlockingClient();
+      }, timeoutMs + 5000);
+      const abort = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        this.abortWait = undefined;
+        reject(error);
+      };
+      this.abortWait = abort;
+      client
+        .blmove(
+          this.queue.keys.pending,
+          this.processingKey,
+          'RIGHT',
+          'LEFT',
+          Math.max(timeoutMs, 1) / 1000,
+        )
+        .then(
+          (payload) => {
+            if (settled) {
+              if (payload !== null) this.requestResync('late reply to an abandoned blocking wait');
+              return;
+            }
+            settled = true;
+            clearTimeout(watchdog);
+            this.abortWait = undefined;
+            this.accept(payload === null ? [] : [payload]).then(resolve, reject);
+          },
+          (error: unknown) => {
+            abort(error instanceof Error ? error : new Error(String(error)));
+          },
+        );
+    });
   }
 
   /**
-   * Drops the blocking connection, ending a {@link waitForJob} at once (its promise rejects
-   * or, if ioredis was reconnecting, may never settle: callers race it). A job the server
-   * moved just before is in the processing list, where a re-sync or release finds it.
+   * Ends a {@link waitForJob} at once (it rejects) and drops the blocking connection. A job
+   * the server moved just before is in the processing list, where a re-sync or release finds it.
    */
   interruptWait(): void {
-    const client = this.blocking;
-    this.blocking = undefined;
-    client?.disconnect();
+    this.dropBlockingClient();
   }
 
   /**
@@ -404,9 +441,22 @@ export class QueueConsumer<T> {
     return [replyNumber(reply[0], 'returned'), replyNumber(reply[1], 'dead-lettered')];
   }
 
+  private dropBlockingClient(): void {
+    const client = this.blocking;
+    this.blocking = undefined;
+    this.abortWait?.(new Error('blocking connection closed'));
+    // Decided after ioredis has handled the close: a client without a retry strategy has
+    // ended by then, and disconnect() on an ended client arms a stray 2 s timer.
+    if (client) {
+      setImmediate(() => {
+        if (client.status !== 'end') client.disconnect();
+      });
+    }
+  }
+
   private blockingClient(): RedisClient {
     if (this.blocking) return this.blocking;
-    const client = this.options.createBlockingClient?.() ?? this.redis.duplicate();
+    const client = this.options.createBlockingClient?.() ?? this.duplicateForBlocking();
     client.on('error', (error: unknown) => {
       this.logger.warn(
         { consumer: this.id, err: describeError(error) },
@@ -417,13 +467,21 @@ export class QueueConsumer<T> {
     // leaves a job in the processing list that no one knows about: re-sync finds it.
     client.on('close', () => {
       if (this.blocking === client) {
-        this.blocking = undefined;
-        client.disconnect();
+        this.dropBlockingClient();
         this.requestResync('blocking connection closed');
       }
     });
     this.blocking = client;
     return client;
+  }
+
+  /**
+   * A copy of the main client that never reconnects by itself: after a drop this consumer
+   * re-syncs and makes a fresh one, whereas ioredis would resend (or strand) the BLMOVE.
+   */
+  private duplicateForBlocking(): RedisClient {
+    if (this.redis instanceof Redis) return this.redis.duplicate({ retryStrategy: () => null });
+    return this.redis.duplicate();
   }
 
   private requestResync(reason: string): void {

@@ -294,9 +294,12 @@ describe('worker', () => {
   it('closes gracefully: finishes what it can, fails the overdue, hands the unstarted back', async () => {
     await producer.enqueue(numberedJobs(10));
     const started: string[] = [];
-    let unblock = () => undefined as unknown;
+    let unblock: (value?: unknown) => void = () => undefined;
     const stuck = new Promise((resolve) => (unblock = resolve));
-    cleanups.push(() => unblock() as undefined);
+    cleanups.push(() => {
+      unblock();
+      return undefined;
+    });
     const c = new QueueConsumer(queue, redis, { prefetch: 10 });
     const w = new QueueWorker(
       c,

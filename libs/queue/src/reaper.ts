@@ -56,7 +56,7 @@ export class QueueReaper<T> {
     const replies = await Promise.all(consumers.map((id) => this.reap(id)));
     for (const reply of replies) {
       if (reply === undefined) continue;
-      consumersReaped++;
+      consumersReaped += reply.deregistered;
       reclaimed += reply.reclaimed;
       deadLettered += reply.deadLettered;
     }
@@ -85,7 +85,7 @@ export class QueueReaper<T> {
   /** Reaps one consumer if its heartbeat has expired; undefined when it is alive. */
   private async reap(
     consumerId: string,
-  ): Promise<{ reclaimed: number; deadLettered: number } | undefined> {
+  ): Promise<{ reclaimed: number; deadLettered: number; deregistered: number } | undefined> {
     const keys = this.queue.keys;
     const reply = replyArray(
       await runScript(
@@ -110,7 +110,11 @@ export class QueueReaper<T> {
     );
     const reclaimed = replyNumber(reply[0], 'reclaimed');
     if (reclaimed < 0) return undefined;
-    return { reclaimed, deadLettered: replyNumber(reply[1], 'dead-lettered') };
+    return {
+      reclaimed,
+      deadLettered: replyNumber(reply[1], 'dead-lettered'),
+      deregistered: replyNumber(reply[2], 'deregistered'),
+    };
   }
 
   /** Runs {@link runOnce} every `intervalMs` (never two passes of this reaper at once). */

@@ -14,13 +14,15 @@
 --                'release' graceful hand-back; counts nothing
 -- ARGV[3]  maxDeliveries
 -- ARGV[4]  error text for jobs dead-lettered here (their last recorded error is appended)
--- Reply: { returned, deadLettered }, or { -1, 0 } in 'reap' mode when the consumer is alive.
+-- Reply: { returned, deadLettered, deregistered } (deregistered = 1 when this call removed the
+--        consumer from the set, so racing reapers count each dead consumer once), or
+--        { -1, 0, 0 } in 'reap' mode when the consumer is alive.
 -- Atomic, so several reapers racing on one consumer move each job exactly once: the second
 -- finds an empty list.
 
 local mode = ARGV[2]
 if mode == 'reap' and redis.call('EXISTS', KEYS[1]) == 1 then
-  return { -1, 0 }
+  return { -1, 0, 0 }
 end
 local counting = mode ~= 'release'
 local max = tonumber(ARGV[3])
@@ -72,8 +74,8 @@ for first = 1, #back, 1000 do
   redis.call('RPUSH', KEYS[4], unpack(back, first, math.min(first + 999, #back)))
 end
 redis.call('DEL', KEYS[2])
-redis.call('SREM', KEYS[3], ARGV[1])
+local deregistered = redis.call('SREM', KEYS[3], ARGV[1])
 if mode ~= 'reap' then
   redis.call('DEL', KEYS[1])
 end
-return { #back, dead }
+return { #back, dead, deregistered }
