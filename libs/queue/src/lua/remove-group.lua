@@ -1,6 +1,8 @@
--- remove-group.lua: delete every pending and delayed job of one group (a video being
--- cancelled). O(length of pending): the list is read in slices, matches are overwritten with a
--- tombstone and all tombstones removed in one LREM pass, instead of one O(N) LREM per job.
+-- remove-group.lua: delete the jobs of one group (a video being cancelled) from one window of
+-- the pending list, and from the delayed set when asked. The caller walks pending window by
+-- window from the left (producer) end: pushes there only move unscanned jobs further right and
+-- pops happen at the right end, so no job is skipped, and each call stays short. Matches are
+-- overwritten with a tombstone and removed in one LREM pass instead of one O(N) LREM per job.
 --
 -- KEYS[1]  pending list
 -- KEYS[2]  delayed sorted set
@@ -9,7 +11,10 @@
 -- ARGV[2]  the group, compared after decoding each candidate (the needle alone could match
 --          inside a job's data)
 -- ARGV[3]  tombstone: a value no job can equal
--- Reply: { removedFromPending, removedFromDelayed }
+-- ARGV[4]  first index of the window
+-- ARGV[5]  window size
+-- ARGV[6]  '1' to also clean the delayed set
+-- Reply: { removedFromPending, removedFromDelayed, nextStart, pendingLength }
 
 local history = {}
 local function matches(payload)
@@ -28,14 +33,12 @@ local function matches(payload)
 end
 
 local pending = 0
-local length = redis.call('LLEN', KEYS[1])
-for start = 0, length - 1, 5000 do
-  local slice = redis.call('LRANGE', KEYS[1], start, start + 4999)
-  for i = 1, #slice do
-    if matches(slice[i]) then
-      redis.call('LSET', KEYS[1], start + i - 1, ARGV[3])
-      pending = pending + 1
-    end
+local start = tonumber(ARGV[4])
+local slice = redis.call('LRANGE', KEYS[1], start, start + tonumber(ARGV[5]) - 1)
+for i = 1, #slice do
+  if matches(slice[i]) then
+    redis.call('LSET', KEYS[1], start + i - 1, ARGV[3])
+    pending = pending + 1
   end
 end
 if pending > 0 then
@@ -43,14 +46,17 @@ if pending > 0 then
 end
 
 local delayed = 0
-for _, payload in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  if matches(payload) then
-    redis.call('ZREM', KEYS[2], payload)
-    delayed = delayed + 1
+if ARGV[6] == '1' then
+  for _, payload in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    if matches(payload) then
+      redis.call('ZREM', KEYS[2], payload)
+      delayed = delayed + 1
+    end
   end
 end
 
 for first = 1, #history, 1000 do
   redis.call('HDEL', KEYS[3], unpack(history, first, math.min(first + 999, #history)))
 end
-return { pending, delayed }
+-- The removed jobs were inside the window: the next unscanned job moved left by that many.
+return { pending, delayed, start + #slice - pending, redis.call('LLEN', KEYS[1]) }
