@@ -84,22 +84,32 @@ async function commandCalls(redis: Redis): Promise<number> {
   return total;
 }
 
+/**
+ * Times one trial: `enqueueChunk(from, to)` is called for jobs [from, to) in chunks of CHUNK,
+ * then the clock runs until `allAcked` resolves.
+ */
 async function timed(
   admin: Redis,
   jobs: number,
-  produce: () => Promise<void>,
+  enqueueChunk: (from: number, to: number) => Promise<unknown>,
   allAcked: Promise<void>,
 ): Promise<Trial> {
   const before = await commandCalls(admin);
   const started = performance.now();
-  await produce();
+  for (let from = 0; from < jobs; from += CHUNK)
+    await enqueueChunk(from, Math.min(jobs, from + CHUNK));
   await allAcked;
   const seconds = (performance.now() - started) / 1000;
   const after = await commandCalls(admin);
   return { jobsPerSecond: jobs / seconds, commandsPerJob: (after - before) / jobs };
 }
 
-/** Resolves once `count()` reaches `target`; `poke` is called on every progress event. */
+/** Job numbers from, from+1, …, to-1. */
+function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+/** Counts progress events; `done` resolves once `target` is reached. */
 function counter(target: number): { add(n: number): void; done: Promise<void> } {
   let seen = 0;
   let resolve: () => void = () => undefined;
@@ -141,14 +151,7 @@ async function oursTrial(
     return await timed(
       admin,
       jobs,
-      async () => {
-        for (let i = 0; i < jobs; i += CHUNK) {
-          const batch = [];
-          for (let j = i; j < Math.min(jobs, i + CHUNK); j++)
-            batch.push({ id: `f${j}`, data: frame(j) });
-          await producer.enqueue(batch);
-        }
-      },
+      (from, to) => producer.enqueue(range(from, to).map((j) => ({ id: `f${j}`, data: frame(j) }))),
       acked.done,
     );
   } finally {
@@ -187,15 +190,10 @@ async function bullTrial(
     return await timed(
       admin,
       jobs,
-      async () => {
-        for (let i = 0; i < jobs; i += CHUNK) {
-          const batch = [];
-          for (let j = i; j < Math.min(jobs, i + CHUNK); j++) {
-            batch.push({ name: 'frame', data: frame(j), opts: { jobId: `f${j}` } });
-          }
-          await queue.addBulk(batch);
-        }
-      },
+      (from, to) =>
+        queue.addBulk(
+          range(from, to).map((j) => ({ name: 'frame', data: frame(j), opts: { jobId: `f${j}` } })),
+        ),
       completed.done,
     );
   } finally {
