@@ -16,7 +16,7 @@ import {
   StorageNotFoundError,
 } from './errors';
 import { isKeyPart, validateKey, validatePrefix } from './keys';
-import { DEFAULT_LIST_LIMIT, checkListLimit, resolveRange } from './options';
+import { DEFAULT_LIST_LIMIT, checkListLimit, checkRange, resolveRange } from './options';
 import type {
   ByteRange,
   Download,
@@ -90,6 +90,7 @@ export class LocalVolumeStorage implements VideoStorage {
 
   async getBuffer(key: string, options: GetOptions = {}): Promise<Buffer> {
     const file = this.fileOf(validateKey(key));
+    if (options.range !== undefined) checkRange(options.range);
     try {
       if (options.range === undefined) return await fs.readFile(file);
       const handle = await fs.open(file, 'r');
@@ -114,6 +115,7 @@ export class LocalVolumeStorage implements VideoStorage {
 
   async getStream(key: string, options: GetOptions = {}): Promise<StoredObjectStream> {
     const file = this.fileOf(validateKey(key));
+    if (options.range !== undefined) checkRange(options.range);
     let handle: FileHandle | undefined;
     try {
       handle = await fs.open(file, 'r');

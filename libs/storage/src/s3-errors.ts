@@ -135,5 +135,8 @@ function networkCodeOf(error: unknown): string | undefined {
       if (NETWORK_CODES.has(code)) return code;
     }
   }
-  return undefined;
+  // The SDK's retry layer turns a thrown value it does not recognise as an Error (one from
+  // another realm, such as a jest sandbox) into a bare message, losing `code`: read the text.
+  const message = error instanceof Error ? error.message : String(error);
+  return (message.match(/\b[A-Z][A-Z_]+\b/g) ?? []).find((word) => NETWORK_CODES.has(word));
 }
