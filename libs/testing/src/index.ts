@@ -39,13 +39,14 @@ export {
 export type { SharedInfra, StartedSharedInfra, TemplateSpec, TestDatabase } from './shared';
 export {
   sharedS3,
+  startSharedS3,
   createTestBucket,
   s3ClientConfigOf,
   deleteRunBuckets,
   NEEDS_ENV,
   TEST_BUCKET_PREFIX,
 } from './s3';
-export type { SharedS3, TestBucket } from './s3';
+export type { SharedS3, StartedSharedS3, TestBucket } from './s3';
 export type {
   AppendFsync,
   CrashableServer,

@@ -52,7 +52,9 @@ export interface StartedSharedS3 extends SharedS3 {
  * (nothing started; S3_REGION, S3_FORCE_PATH_STYLE and S3_BUCKET optional), else a private
  * server (MinIO in Docker, or a local RADOS Gateway).
  */
-export async function startSharedS3(env: NodeJS.ProcessEnv): Promise<StartedSharedS3> {
+export async function startSharedS3(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<StartedSharedS3> {
   const endpoint = nonEmpty(env.S3_ENDPOINT);
   if (endpoint !== undefined) {
     const accessKeyId = nonEmpty(env.S3_ACCESS_KEY_ID);

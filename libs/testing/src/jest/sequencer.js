@@ -38,3 +38,4 @@ class FramewiseSequencer extends Sequencer {
 }
 
 module.exports = FramewiseSequencer;
+module.exports.needsOf = needsOf;

@@ -130,15 +130,24 @@ export class LocalRadosgw implements S3Server {
       mon,
     );
     await this.tool('ceph-osd', ['-c', this.conf, '-i', '0', '--mkfs', '--osd-uuid', osdUuid]);
-    const osd = this.daemon('ceph-osd', ['-c', this.conf, '-f', '-i', '0']);
+    const startOsd = () => this.daemon('ceph-osd', ['-c', this.conf, '-f', '-i', '0']);
+    let osd = startOsd();
+    let osdStarts = 1;
 
     const dead = (): string | undefined => {
+      // Under load the OSD sometimes asks the monitor for its CRUSH entry before its monitor
+      // client has the cluster's fsid ("wrong fsid") and exits; a second start works.
+      if (exited(osd) && osd.exitCode === 1 && osdStarts < 3) {
+        this.forget(osd);
+        osd = startOsd();
+        osdStarts += 1;
+      }
       for (const [name, child] of [
         ['ceph-mon', mon],
         ['ceph-osd', osd],
         ['radosgw', rgw],
       ] as const) {
-        if (child.exitCode !== null || child.signalCode !== null) {
+        if (exited(child)) {
           return `${name} exited with ${String(child.exitCode ?? child.signalCode)}`;
         }
       }
@@ -175,6 +184,11 @@ export class LocalRadosgw implements S3Server {
     }
     this.daemons.length = 0;
     removeInstanceDir(this.dir);
+  }
+
+  private forget(child: ChildProcess): void {
+    const index = this.daemons.findIndex((d) => d.child === child);
+    if (index >= 0) this.daemons.splice(index, 1);
   }
 
   private daemon(name: CephProgram, args: readonly string[]): ChildProcess {
@@ -218,12 +232,31 @@ export class LocalRadosgw implements S3Server {
     });
   }
 
-  /** The last lines of each daemon's log, for error messages. */
+  /** Each daemon's errors and last lines, for error messages (the directory goes with it). */
   private logs(): string {
     return ['mon.a', 'osd.0', 'client.rgw']
-      .map((name) => `--- ${name}.log:\n${tailOf(path.join(this.dir, 'log', `${name}.log`), 15)}`)
+      .map((name) => {
+        const file = path.join(this.dir, 'log', `${name}.log`);
+        let errors: string[] = [];
+        try {
+          // Ceph marks errors with level -1; an abort() prints the exception's what().
+          errors = fs
+            .readFileSync(file, 'utf8')
+            .split('\n')
+            .filter((line) => / -1 |what\(\)|Assertion|ERROR/.test(line))
+            .slice(0, 10);
+        } catch {
+          // no log yet
+        }
+        const head = errors.length > 0 ? `errors:\n${errors.join('\n')}\nlast lines:\n` : '';
+        return `--- ${name}.log:\n${head}${tailOf(file, 12)}`;
+      })
       .join('\n');
   }
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }
 
 function cephConf(dir: string, fsid: string, monPort: number): string {
