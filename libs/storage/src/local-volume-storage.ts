@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { DEFAULT_CONTENT_TYPE, contentTypeFor } from './content-types';
+import { checkDeletePrefix, existsViaHead, listAllViaPages } from './derived';
 import {
   InvalidStorageKeyError,
   StorageAccessDeniedError,
@@ -161,14 +162,8 @@ export class LocalVolumeStorage implements VideoStorage {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (error) {
-      if (error instanceof StorageNotFoundError) return false;
-      throw error;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsViaHead(this, key);
   }
 
   async delete(key: string): Promise<void> {
@@ -183,12 +178,7 @@ export class LocalVolumeStorage implements VideoStorage {
   }
 
   async deleteByPrefix(prefix: string): Promise<number> {
-    if (prefix === '') {
-      throw new InvalidStorageKeyError(
-        prefix,
-        'deleting by an empty prefix would delete everything',
-      );
-    }
+    checkDeletePrefix(prefix);
     validatePrefix(prefix);
     const { dir, partial } = this.splitPrefix(prefix);
     let deleted = 0;
@@ -244,13 +234,8 @@ export class LocalVolumeStorage implements VideoStorage {
     }
   }
 
-  async *listAll(prefix: string): AsyncIterable<ObjectInfo> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.list(prefix, cursor === undefined ? {} : { cursor });
-      yield* page.objects;
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+  listAll(prefix: string): AsyncIterable<ObjectInfo> {
+    return listAllViaPages((p, options) => this.list(p, options), prefix);
   }
 
   async download(key: string): Promise<Download> {

@@ -2,10 +2,9 @@
  * @framewise-needs s3
  */
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createTestBucket, sharedS3 } from '@framewise/testing';
+import { createTestBucket, freePort, sharedS3 } from '@framewise/testing';
 import type { TestBucket } from '@framewise/testing';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { describeVideoStorageConformance } from './conformance.spec-helper';
 import {
   StorageAccessDeniedError,
@@ -130,7 +129,7 @@ describe('S3Storage against a real S3 server', () => {
   });
 
   it('turns an unreachable server into a retryable StorageNetworkError', async () => {
-    const port = await closedPort();
+    const port = await freePort(); // free a moment ago: nothing listens there
     const unreachable = new S3Storage({
       bucket: bucket.bucket,
       clientConfig: {
@@ -160,18 +159,3 @@ describe('S3Storage against a real S3 server', () => {
     }
   });
 });
-
-/** A port nothing listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}

@@ -18,6 +18,7 @@ import type {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { contentTypeFor } from './content-types';
+import { checkDeletePrefix, existsViaHead, listAllViaPages } from './derived';
 import { StorageBucketNotFoundError, StorageError, StorageNotFoundError } from './errors';
 import { isKeyPart, validateKey, validatePrefix } from './keys';
 import { DEFAULT_LIST_LIMIT, checkListLimit, checkRange } from './options';
@@ -34,7 +35,6 @@ import type {
   StoredObjectStream,
   VideoStorage,
 } from './video-storage';
-import { InvalidStorageKeyError } from './errors';
 
 const MiB = 1024 * 1024;
 
@@ -223,14 +223,8 @@ export class S3Storage implements VideoStorage {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.head(key);
-      return true;
-    } catch (error) {
-      if (error instanceof StorageNotFoundError) return false;
-      throw error;
-    }
+  exists(key: string): Promise<boolean> {
+    return existsViaHead(this, key);
   }
 
   async delete(key: string): Promise<void> {
@@ -241,12 +235,7 @@ export class S3Storage implements VideoStorage {
   }
 
   async deleteByPrefix(prefix: string): Promise<number> {
-    if (prefix === '') {
-      throw new InvalidStorageKeyError(
-        prefix,
-        'deleting by an empty prefix would delete everything',
-      );
-    }
+    checkDeletePrefix(prefix);
     validatePrefix(prefix);
     let deleted = 0;
     let page = await this.listPage(prefix, DEFAULT_LIST_LIMIT, undefined);
@@ -283,13 +272,8 @@ export class S3Storage implements VideoStorage {
       : { objects };
   }
 
-  async *listAll(prefix: string): AsyncIterable<ObjectInfo> {
-    let cursor: string | undefined;
-    do {
-      const page = await this.list(prefix, cursor === undefined ? {} : { cursor });
-      yield* page.objects;
-      cursor = page.nextCursor;
-    } while (cursor !== undefined);
+  listAll(prefix: string): AsyncIterable<ObjectInfo> {
+    return listAllViaPages((p, options) => this.list(p, options), prefix);
   }
 
   async download(key: string, options: DownloadOptions = {}): Promise<Download> {

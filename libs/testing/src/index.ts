@@ -57,4 +57,5 @@ export type {
   S3Server,
 } from './servers';
 export { sweepOrphans, harnessRoot } from './local/processes';
+export { freePort } from './local/ports';
 export { INSTALL_HINTS } from './local/binaries';
