@@ -2,7 +2,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { tiers, testTimeout } = require('./jest.preset.js');
+const { tiers, testTimeout, testSequencer } = require('./jest.preset.js');
 
 module.exports = {
   // Only folders that exist: a fresh clone has no services/ until a service lands.
@@ -12,6 +12,7 @@ module.exports = {
       .map((d) => `<rootDir>/${d}`),
   ),
   testTimeout,
+  testSequencer,
   // Integration tests wait on I/O far more than on CPU, and test files must really run side by
   // side for the isolation guarantees to be exercised, so use at least two workers even on a
   // two-core machine (jest's default there would be one).

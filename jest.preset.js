@@ -55,13 +55,17 @@ function tiers(roots) {
   ];
 }
 
+// Reads `@framewise-needs s3` pragmas of the selected tests before the global setup, so the
+// setup starts costly servers only when some test needs them (a global option, not per project).
+const testSequencer = path.join(workspaceRoot, 'libs/testing/src/jest/sequencer.js');
+
 // Integration tests start servers and crash them; 60 s per test leaves room on a loaded
 // two-core machine. (testTimeout is a global option in jest, not a per-project one.)
 const testTimeout = 60_000;
 
 /** Config for one project's own jest run (used by its Nx targets). */
 function projectConfig(projectDir) {
-  return { projects: tiers([projectDir]), testTimeout };
+  return { projects: tiers([projectDir]), testTimeout, testSequencer };
 }
 
-module.exports = { tiers, projectConfig, workspaceRoot, testTimeout };
+module.exports = { tiers, projectConfig, workspaceRoot, testTimeout, testSequencer };

@@ -32,3 +32,24 @@ export const ops = {
   OPS_PORT: port({ default: 9100, allowZero: true }),
   OPS_HOST: text({ default: '0.0.0.0' }),
 };
+
+/**
+ * Where videos and frames live (@framewise/storage's `createVideoStorage` reads this):
+ * a shared directory (`local`) or an S3 bucket (`s3`: AWS or an S3-compatible server).
+ * Which variables are required depends on STORAGE_BACKEND; `createVideoStorage` says which
+ * are missing. S3 credentials left unset fall back to the AWS default chain (instance or pod
+ * role, AWS_PROFILE, …).
+ */
+export const storage = {
+  STORAGE_BACKEND: oneOf(['local', 's3'], { default: 'local' }),
+  /** The shared directory (STORAGE_BACKEND=local); it must already exist. */
+  STORAGE_LOCAL_ROOT: text().optional(),
+  /** Unset for AWS S3; the server's URL for S3-compatible storage. */
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_REGION: text({ default: 'us-east-1' }),
+  S3_BUCKET: text().optional(),
+  /** `http://host/bucket/key` instead of `http://bucket.host/key`; most S3-compatible servers need it. */
+  S3_FORCE_PATH_STYLE: bool({ default: false }),
+  S3_ACCESS_KEY_ID: secret(text().optional()),
+  S3_SECRET_ACCESS_KEY: secret(text().optional()),
+};

@@ -1,8 +1,9 @@
-import { dockerAnswers, startDockerPostgres, startDockerRedis } from './docker';
+import { dockerAnswers, startDockerMinio, startDockerPostgres, startDockerRedis } from './docker';
 import { INSTALL_HINTS } from './local/binaries';
 import { LocalPostgres } from './local/postgres';
+import { LocalRadosgw } from './local/radosgw';
 import { LocalRedis } from './local/redis';
-import type { InfraSource, PostgresServer, RedisOptions, RedisServer } from './servers';
+import type { InfraSource, PostgresServer, RedisOptions, RedisServer, S3Server } from './servers';
 
 /**
  * Where private servers come from: Docker when a daemon answers within about a second,
@@ -43,6 +44,23 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (!LocalPostgres.available())
     throw missing('PostgreSQL', 'DATABASE_URL', INSTALL_HINTS.postgres);
   return LocalPostgres.create();
+}
+
+/**
+ * A private S3-compatible server that the test owns and must stop: MinIO in Docker, else a
+ * local Ceph RADOS Gateway (about 5 s to start; share the run's one through `sharedS3()`
+ * unless the test needs a server of its own).
+ */
+export async function startS3(): Promise<S3Server> {
+  const backend = await privateBackend();
+  if (backend === 'docker') return startDockerMinio();
+  if (!LocalRadosgw.available())
+    throw missing(
+      'S3 server',
+      'S3_ENDPOINT (with S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY)',
+      INSTALL_HINTS.radosgw,
+    );
+  return LocalRadosgw.create();
 }
 
 function missing(what: string, variable: string, hint: string): Error {

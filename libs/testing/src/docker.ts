@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { StartedTestContainer } from 'testcontainers';
-import type { AppendFsync, PostgresServer, RedisOptions, RedisServer } from './servers';
+import type { AppendFsync, PostgresServer, RedisOptions, RedisServer, S3Server } from './servers';
 
 /**
  * Docker-backed servers through testcontainers, used when a Docker daemon answers. The
@@ -146,4 +147,37 @@ export async function startDockerPostgres(): Promise<PostgresServer> {
     .withWaitStrategy(Wait.forLogMessage('database system is ready to accept connections', 2))
     .start();
   return new DockerPostgres(container);
+}
+
+const MINIO_IMAGE = 'minio/minio:latest';
+
+class DockerMinio implements S3Server {
+  readonly source = 'docker' as const;
+  readonly region = 'us-east-1';
+  constructor(
+    private readonly container: StartedTestContainer,
+    readonly accessKeyId: string,
+    readonly secretAccessKey: string,
+  ) {}
+  get endpoint(): string {
+    return `http://${this.container.getHost()}:${this.container.getMappedPort(9000)}`;
+  }
+  async stop(): Promise<void> {
+    await this.container.stop({ remove: true });
+  }
+}
+
+/** MinIO in a container, data on tmpfs, with a random root user as the S3 credentials. */
+export async function startDockerMinio(): Promise<S3Server> {
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const accessKeyId = `fw${randomBytes(8).toString('hex')}`;
+  const secretAccessKey = randomBytes(20).toString('hex');
+  const container = await new GenericContainer(MINIO_IMAGE)
+    .withEnvironment({ MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey })
+    .withCommand(['server', '/data'])
+    .withTmpFs({ '/data': 'rw' })
+    .withExposedPorts(9000)
+    .withWaitStrategy(Wait.forHttp('/minio/health/ready', 9000))
+    .start();
+  return new DockerMinio(container, accessKeyId, secretAccessKey);
 }

@@ -35,3 +35,18 @@ export interface RedisOptions {
   /** AOF fsync policy; AOF itself is always on. Default `everysec`. */
   readonly appendfsync?: AppendFsync;
 }
+
+/**
+ * An S3-compatible server for tests: Ceph's RADOS Gateway run from local binaries, MinIO in
+ * Docker, or whatever S3_ENDPOINT names. It checks SigV4 signatures like AWS does.
+ */
+export interface S3Server {
+  readonly source: InfraSource;
+  /** `http://127.0.0.1:PORT`; use path-style addressing. */
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** Stops the server and removes its data. */
+  stop(): Promise<void>;
+}

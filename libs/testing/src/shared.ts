@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startPostgres, startRedis } from './backend';
+import type { SharedS3, StartedSharedS3 } from './s3';
+import { NEEDS_ENV, publishSharedS3, startSharedS3 } from './s3';
 import type { InfraSource, PostgresServer, RedisServer } from './servers';
 
 /**
@@ -21,41 +23,81 @@ export interface SharedInfra {
   readonly redisUrl: string;
   /** Admin URL of the shared Postgres server (database `postgres`). */
   readonly databaseUrl: string;
-  readonly sources: { readonly redis: InfraSource; readonly postgres: InfraSource };
+  readonly sources: {
+    readonly redis: InfraSource;
+    readonly postgres: InfraSource;
+    /** `off` when no selected test file asked for S3 (see {@link NEEDS_ENV}). */
+    readonly s3?: InfraSource | 'off';
+  };
 }
 
 export interface StartedSharedInfra extends SharedInfra {
-  /** How long bringing both servers up took, in ms. */
+  /** How long bringing the servers up took, in ms (they start in parallel). */
   readonly startupMs: number;
+  /** How long S3 alone took, in ms, when it was started. */
+  readonly s3StartupMs?: number;
+  /** The run's S3 server, when one was needed. */
+  readonly s3?: SharedS3;
   stop(): Promise<void>;
 }
 
+/** Whether the selected tests need S3: unknown (no sequencer ran) counts as yes. */
+export function needsS3(env: NodeJS.ProcessEnv = process.env): boolean {
+  const needs = env[NEEDS_ENV];
+  return needs === undefined || needs.split(',').includes('s3');
+}
+
 /**
- * Brings up the run's shared Redis and Postgres: explicit URLs from the environment first
- * (nothing started), else private servers (Docker or local binaries), in parallel.
+ * Brings up the run's shared Redis, Postgres and (when `s3`) S3 server, in parallel: explicit
+ * settings from the environment first (REDIS_URL, DATABASE_URL, S3_ENDPOINT: nothing
+ * started), else private servers (Docker or local binaries).
  */
 export async function startSharedInfra(
   env: NodeJS.ProcessEnv = process.env,
+  options: { s3?: boolean } = {},
 ): Promise<StartedSharedInfra> {
   const started = performance.now();
   const explicitRedis = nonEmpty(env.REDIS_URL);
   const explicitDatabase = nonEmpty(env.DATABASE_URL);
-  const [redis, postgres] = await Promise.all([
+  let s3StartupMs: number | undefined;
+  const results = await Promise.allSettled([
     explicitRedis === undefined
       ? startRedis({ appendfsync: 'everysec' })
       : Promise.resolve(undefined),
     explicitDatabase === undefined ? startPostgres() : Promise.resolve(undefined),
+    options.s3 === true
+      ? startSharedS3(env).then((s3) => {
+          s3StartupMs = Math.round(performance.now() - started);
+          return s3;
+        })
+      : Promise.resolve(undefined),
   ]);
+  const [redis, postgres, s3] = results.map((r) =>
+    r.status === 'fulfilled' ? r.value : undefined,
+  ) as [RedisServer | undefined, PostgresServer | undefined, StartedSharedS3 | undefined];
+  const stop = async () => {
+    await Promise.allSettled([redis?.stop(), postgres?.stop(), s3?.stop()]);
+  };
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed !== undefined) {
+    // Stop what did start, so one failure leaves no servers behind.
+    await stop();
+    throw failed.reason;
+  }
   const startupMs = Math.round(performance.now() - started);
   return {
     runId: randomBytes(4).toString('hex'),
     redisUrl: explicitRedis ?? urlOf(redis),
     databaseUrl: explicitDatabase ?? urlOf(postgres),
-    sources: { redis: redis?.source ?? 'env', postgres: postgres?.source ?? 'env' },
-    startupMs,
-    stop: async () => {
-      await Promise.allSettled([redis?.stop(), postgres?.stop()]);
+    sources: {
+      redis: redis?.source ?? 'env',
+      postgres: postgres?.source ?? 'env',
+      s3: s3?.source ?? 'off',
     },
+    startupMs,
+    ...(s3StartupMs === undefined ? {} : { s3StartupMs }),
+    ...(s3 === undefined ? {} : { s3 }),
+    stop,
   };
 }
 
@@ -82,7 +124,8 @@ export function sharedInfra(): SharedInfra {
   return { redisUrl, databaseUrl, runId, sources };
 }
 
-export function publishSharedInfra(infra: SharedInfra): void {
+export function publishSharedInfra(infra: SharedInfra & { readonly s3?: SharedS3 }): void {
+  if (infra.s3 !== undefined) publishSharedS3(infra.s3);
   process.env[SHARED_ENV.redisUrl] = infra.redisUrl;
   process.env[SHARED_ENV.databaseUrl] = infra.databaseUrl;
   process.env[SHARED_ENV.runId] = infra.runId;

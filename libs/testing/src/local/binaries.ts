@@ -8,6 +8,8 @@ export const INSTALL_HINTS = {
     'install Redis 7 (Debian/Ubuntu: `apt-get install redis-server`; macOS: `brew install redis`)',
   postgres:
     'install PostgreSQL 14+ server binaries (Debian/Ubuntu: `apt-get install postgresql`; macOS: `brew install postgresql@16`), or set FRAMEWISE_PG_BIN to the directory holding initdb and postgres',
+  radosgw:
+    "install Ceph's RADOS Gateway and one monitor and OSD to run it on (Debian/Ubuntu: `apt-get install --no-install-recommends radosgw ceph-mon ceph-osd`)",
 } as const;
 
 /** Finds an executable on PATH. */
@@ -100,4 +102,31 @@ export function postgresRunAs(): RunAs | { readonly error: string } {
     gid: runGid,
     prefix: [setpriv, `--reuid=${runUid}`, `--regid=${runGid}`, '--clear-groups', '--'],
   };
+}
+
+/** The Ceph programs a private RADOS Gateway needs, by name. */
+export const CEPH_PROGRAMS = [
+  'monmaptool',
+  'ceph-mon',
+  'ceph-osd',
+  'ceph',
+  'radosgw',
+  'radosgw-admin',
+] as const;
+
+export type CephProgram = (typeof CEPH_PROGRAMS)[number];
+
+/**
+ * Paths of the Ceph programs (FRAMEWISE_CEPH_BIN, else PATH), or undefined when any is
+ * missing.
+ */
+export function findCephPrograms(): Record<CephProgram, string> | undefined {
+  const dir = process.env.FRAMEWISE_CEPH_BIN;
+  const found: Partial<Record<CephProgram, string>> = {};
+  for (const name of CEPH_PROGRAMS) {
+    const candidate = dir !== undefined && dir !== '' ? path.join(dir, name) : (which(name) ?? '');
+    if (candidate === '' || !fs.existsSync(candidate)) return undefined;
+    found[name] = candidate;
+  }
+  return found as Record<CephProgram, string>;
 }
