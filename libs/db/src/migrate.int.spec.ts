@@ -28,6 +28,7 @@ describe('migrations', () => {
         WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely%' ORDER BY 1`.execute(db);
       expect(tables.rows.map((r) => r.table_name)).toEqual([
         'frame_class_counts',
+        'frame_class_hours',
         'frame_failures',
         'frame_results',
         'frames',
