@@ -8,7 +8,9 @@ import type { Database } from './schema';
 //
 // They read `frame_results` (camera_id, recorded_at, time_ms, class_counts) or the view
 // `frame_class_counts` (one row per frame and class present), never the raw detections: the
-// per-frame class histogram is what makes them fast. They count results of every model; a
+// per-frame class histogram is what makes them fast. Queries over long windows read whole
+// hours from the rollup `frame_class_hours` and only the partial hours at the window's edges
+// from the frames, so their answers equal the raw rows' for any window. They count results of every model; a
 // video is processed by one model in this version.
 
 /** The SQL of each documented query; `$n` are its parameters, in the order given. */
