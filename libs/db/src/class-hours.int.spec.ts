@@ -15,20 +15,11 @@ const at = (iso: string) => new Date(`2025-03-01T${iso}Z`);
 
 let db: Kysely<Database>;
 let close: () => Promise<void>;
-let videos: VideoRepository;
-let frames: FrameRepository;
-let results: ResultRepository;
-
-beforeAll(async () => {
-  ({ db, close } = await migratedDatabase());
-  videos = new VideoRepository(db);
-  frames = new FrameRepository(db);
-  results = new ResultRepository(db);
-});
-
-afterAll(async () => {
-  await close();
-});
+beforeAll(async () => ({ db, close } = await migratedDatabase()));
+afterAll(() => close());
+// Repositories are stateless: made where used.
+const videos = () => new VideoRepository(db);
+const results = () => new ResultRepository(db);
 
 interface HourRow {
   hour: Date;
@@ -62,8 +53,8 @@ async function video(
   recordedAt: Date | null,
   perFrame: Detection[][],
 ): Promise<{ id: string; batch: FrameResult[] }> {
-  const v = await videos.create(upload({ cameraId, recordedAt }));
-  await frames.insertManifest(v.id, manifest(perFrame.length));
+  const v = await videos().create(upload({ cameraId, recordedAt }));
+  await new FrameRepository(db).insertManifest(v.id, manifest(perFrame.length));
   const batch = perFrame.map((detections, i) => ({
     videoId: v.id,
     frameIndex: i,
@@ -86,7 +77,7 @@ describe('frame_class_hours', () => {
     const n = await video(null, at('10:30:00'), [[det('car')]]);
     // No wall-clock time: not in the rollup at all.
     const x = await video('C', null, [[det('dog')]]);
-    expect(await results.insertResults([...c.batch, ...n.batch, ...x.batch])).toEqual({
+    expect(await results().insertResults([...c.batch, ...n.batch, ...x.batch])).toEqual({
       inserted: 6,
       skipped: 0,
     });
@@ -99,9 +90,9 @@ describe('frame_class_hours', () => {
     expect(await rollup()).toEqual(expected);
 
     // Redelivered (whole batch, and part of it mixed with a new frame): nothing counted twice.
-    expect(await results.insertResults(c.batch)).toEqual({ inserted: 0, skipped: 4 });
+    expect(await results().insertResults(c.batch)).toEqual({ inserted: 0, skipped: 4 });
     const more = await video('C', at('10:00:05'), [[det('bus')]]);
-    expect(await results.insertResults([...c.batch.slice(1), ...more.batch])).toEqual({
+    expect(await results().insertResults([...c.batch.slice(1), ...more.batch])).toEqual({
       inserted: 1,
       skipped: 3,
     });
@@ -113,8 +104,8 @@ describe('frame_class_hours', () => {
     expect(await rollup()).toEqual(await fromResults());
 
     // Deleting a video subtracts its frames and removes rows that reach zero.
-    expect(await videos.delete(more.id)).toBe(true);
-    expect(await videos.delete(n.id)).toBe(true);
+    expect(await videos().delete(more.id)).toBe(true);
+    expect(await videos().delete(n.id)).toBe(true);
     expect(await rollup()).toEqual(expected.filter((r) => r.camera_id !== null));
     expect(await rollup()).toEqual(await fromResults());
   });
@@ -128,7 +119,7 @@ describe('frame_class_hours', () => {
     const batches = Array.from({ length: 8 }, (_, w) =>
       v.batch.filter((_r, i) => (i + w) % 2 === 0 || i < 10),
     );
-    const outcomes = await Promise.all(batches.map((b) => results.insertResults(b)));
+    const outcomes = await Promise.all(batches.map((b) => results().insertResults(b)));
     expect(outcomes.reduce((sum, o) => sum + o.inserted, 0)).toBe(40);
     const rows = (await rollup()).filter((r) => r.camera_id === 'D');
     expect(rows).toEqual([
