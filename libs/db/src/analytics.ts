@@ -8,7 +8,9 @@ import type { Database } from './schema';
 //
 // They read `frame_results` (camera_id, recorded_at, time_ms, class_counts) or the view
 // `frame_class_counts` (one row per frame and class present), never the raw detections: the
-// per-frame class histogram is what makes them fast. They count results of every model; a
+// per-frame class histogram is what makes them fast. Queries over long windows read whole
+// hours from the rollup `frame_class_hours` and only the partial hours at the window's edges
+// from the frames, so their answers equal the raw rows' for any window. They count results of every model; a
 // video is processed by one model in this version.
 
 /** The SQL of each documented query; `$n` are its parameters, in the order given. */
@@ -26,12 +28,24 @@ ORDER BY 1, 2`,
 
   /** Per-class counts per wall-clock bucket at one camera. $1 camera, $2 from, $3 to, $4 bucket. */
   classCountsPerBucketForCamera: `
-SELECT date_bin($4::interval, c.recorded_at, timestamptz '2000-01-01 00:00:00+00') AS bucket_start,
-       c.class,
-       sum(c.count)::int AS detections,
-       count(*)::int AS frames
-FROM frame_class_counts AS c
-WHERE c.camera_id = $1 AND c.recorded_at >= $2::timestamptz AND c.recorded_at < $3::timestamptz
+SELECT x.bucket_start, x.class, sum(x.detections)::int AS detections, sum(x.frames)::int AS frames
+FROM (
+  -- Whole hours inside the window, from the hourly rollup (when buckets are whole hours)
+  SELECT date_bin($4::interval, h.hour, timestamptz '2000-01-01 00:00:00+00') AS bucket_start,
+         h.class, h.detections, h.frames
+  FROM frame_class_hours AS h
+  WHERE fw_whole_hours($4::interval) AND h.camera_id = $1
+    AND h.hour >= fw_hour_ceil($2::timestamptz) AND h.hour < fw_hour_floor($3::timestamptz)
+  UNION ALL
+  -- The partial hours at the window's edges (or the whole window), from the frames
+  SELECT date_bin($4::interval, c.recorded_at, timestamptz '2000-01-01 00:00:00+00'),
+         c.class, c.count, 1
+  FROM frame_class_counts AS c
+  WHERE c.camera_id = $1 AND c.recorded_at >= $2::timestamptz AND c.recorded_at < $3::timestamptz
+    AND (NOT fw_whole_hours($4::interval)
+         OR c.recorded_at < fw_hour_ceil($2::timestamptz)
+         OR c.recorded_at >= fw_hour_floor($3::timestamptz))
+) AS x
 GROUP BY 1, 2
 ORDER BY 1, 2`,
 
@@ -44,24 +58,45 @@ WHERE r.camera_id = $1 AND r.recorded_at >= $3::timestamptz AND r.recorded_at < 
 
   /** One class per camera in a window, busiest first. $1 class, $2 from, $3 to. */
   classPerCamera: `
-SELECT r.camera_id,
-       sum((r.class_counts ->> $1)::int)::int AS detections,
-       count(*)::int AS frames
-FROM frame_results AS r
-WHERE r.recorded_at >= $2::timestamptz AND r.recorded_at < $3::timestamptz
-  AND r.camera_id IS NOT NULL AND r.class_counts ? $1
-GROUP BY r.camera_id
-ORDER BY detections DESC, r.camera_id`,
+SELECT x.camera_id, sum(x.detections)::int AS detections, sum(x.frames)::int AS frames
+FROM (
+  -- Whole hours inside the window, from the hourly rollup
+  SELECT h.camera_id, h.detections, h.frames
+  FROM frame_class_hours AS h
+  WHERE h.class = $1 AND h.camera_id IS NOT NULL
+    AND h.hour >= fw_hour_ceil($2::timestamptz) AND h.hour < fw_hour_floor($3::timestamptz)
+  UNION ALL
+  -- The partial hours at the window's edges, from the frames
+  SELECT r.camera_id, (r.class_counts ->> $1)::int, 1
+  FROM frame_results AS r
+  WHERE r.camera_id IS NOT NULL AND r.class_counts ? $1
+    AND ((r.recorded_at >= $2::timestamptz
+          AND r.recorded_at < least($3::timestamptz, fw_hour_ceil($2::timestamptz)))
+      OR (r.recorded_at >= greatest(fw_hour_floor($3::timestamptz), fw_hour_ceil($2::timestamptz))
+          AND r.recorded_at < $3::timestamptz))
+) AS x
+GROUP BY x.camera_id
+ORDER BY detections DESC, x.camera_id`,
 
   /** The most detected classes across all cameras in a window. $1 from, $2 to, $3 how many. */
   topClasses: `
-SELECT c.class,
-       sum(c.count)::int AS detections,
-       count(*)::int AS frames
-FROM frame_class_counts AS c
-WHERE c.recorded_at >= $1::timestamptz AND c.recorded_at < $2::timestamptz
-GROUP BY c.class
-ORDER BY detections DESC, c.class
+SELECT x.class, sum(x.detections)::int AS detections, sum(x.frames)::int AS frames
+FROM (
+  -- Whole hours inside the window, from the hourly rollup
+  SELECT h.class, h.detections, h.frames
+  FROM frame_class_hours AS h
+  WHERE h.hour >= fw_hour_ceil($1::timestamptz) AND h.hour < fw_hour_floor($2::timestamptz)
+  UNION ALL
+  -- The partial hours at the window's edges, from the frames
+  SELECT c.class, c.count, 1
+  FROM frame_class_counts AS c
+  WHERE (c.recorded_at >= $1::timestamptz
+         AND c.recorded_at < least($2::timestamptz, fw_hour_ceil($1::timestamptz)))
+     OR (c.recorded_at >= greatest(fw_hour_floor($2::timestamptz), fw_hour_ceil($1::timestamptz))
+         AND c.recorded_at < $2::timestamptz)
+) AS x
+GROUP BY x.class
+ORDER BY detections DESC, x.class
 LIMIT $3::int`,
 
   /**

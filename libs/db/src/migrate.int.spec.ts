@@ -1,10 +1,14 @@
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { createTestDatabase } from '@framewise/testing';
 import type { TestDatabase } from '@framewise/testing';
 import { createDatabase } from './connect';
 import { MigrationError } from './errors';
 import { MIGRATIONS } from './migrations';
 import { appliedMigrations, migrateToLatest, prepareSchema } from './migrate';
+import { FrameRepository } from './repositories/frames.repository';
+import { ResultRepository } from './repositories/results.repository';
+import { VideoRepository } from './repositories/videos.repository';
+import { det, manifest, upload } from './testing.spec-helper';
 
 const ALL = Object.keys(MIGRATIONS);
 
@@ -28,6 +32,7 @@ describe('migrations', () => {
         WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely%' ORDER BY 1`.execute(db);
       expect(tables.rows.map((r) => r.table_name)).toEqual([
         'frame_class_counts',
+        'frame_class_hours',
         'frame_failures',
         'frame_results',
         'frames',
@@ -39,6 +44,54 @@ describe('migrations', () => {
         applied: [],
         known: ALL,
       });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('backfill the hourly rollup from results written before migration 0002', async () => {
+    const db = createDatabase({ url: database.url });
+    try {
+      const initialOnly = new Migrator({
+        db,
+        provider: {
+          getMigrations: () =>
+            Promise.resolve({ '0001-initial-schema': MIGRATIONS['0001-initial-schema']! }),
+        },
+      });
+      expect((await initialOnly.migrateToLatest()).error).toBeUndefined();
+      const video = await new VideoRepository(db).create(
+        upload({ cameraId: 'cam-1', recordedAt: new Date('2025-03-01T10:59:59Z') }),
+      );
+      await new FrameRepository(db).insertManifest(video.id, manifest(2));
+      await new ResultRepository(db).insertResults(
+        [[det('car'), det('car')], [det('car')]].map((detections, i) => ({
+          videoId: video.id,
+          frameIndex: i,
+          model: video.model,
+          detections,
+        })),
+      );
+      await migrateToLatest(db);
+      const { rows } = await sql`
+        SELECT hour, camera_id, class, detections, frames FROM frame_class_hours
+        ORDER BY hour`.execute(db);
+      expect(rows).toEqual([
+        {
+          hour: new Date('2025-03-01T10:00:00Z'),
+          camera_id: 'cam-1',
+          class: 'car',
+          detections: 2,
+          frames: 1,
+        },
+        {
+          hour: new Date('2025-03-01T11:00:00Z'),
+          camera_id: 'cam-1',
+          class: 'car',
+          detections: 1,
+          frames: 1,
+        },
+      ]);
     } finally {
       await db.destroy();
     }

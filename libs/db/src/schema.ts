@@ -99,6 +99,19 @@ export interface FrameFailuresTable {
   failed_at: DefaultedTimestamp;
 }
 
+/**
+ * The hourly rollup of class histograms (migration 0002), kept equal to `frame_results` by
+ * statement-level triggers. Results without wall-clock time are not in it.
+ */
+export interface FrameClassHoursTable {
+  /** `fw_hour_floor(recorded_at)`: hours binned from a fixed UTC origin. */
+  hour: Date;
+  camera_id: string | null;
+  class: string;
+  detections: number;
+  frames: number;
+}
+
 /** The view `frame_class_counts`: one row per (frame, class present). */
 export interface FrameClassCountsView {
   video_id: string;
@@ -118,4 +131,5 @@ export interface Database {
   frame_results: FrameResultsTable;
   frame_failures: FrameFailuresTable;
   frame_class_counts: FrameClassCountsView;
+  frame_class_hours: FrameClassHoursTable;
 }

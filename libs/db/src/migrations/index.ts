@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as initialSchema from './0001-initial-schema';
+import * as classHoursRollup from './0002-class-hours-rollup';
 
 /**
  * Every migration, in order, keyed by name. Imported statically (not read from a folder) so
@@ -8,4 +9,5 @@ import * as initialSchema from './0001-initial-schema';
  */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial-schema': initialSchema,
+  '0002-class-hours-rollup': classHoursRollup,
 };
