@@ -3,7 +3,14 @@ import { INSTALL_HINTS } from './local/binaries';
 import { LocalPostgres } from './local/postgres';
 import { LocalRadosgw } from './local/radosgw';
 import { LocalRedis } from './local/redis';
-import type { InfraSource, PostgresServer, RedisOptions, RedisServer, S3Server } from './servers';
+import type {
+  InfraSource,
+  PostgresOptions,
+  PostgresServer,
+  RedisOptions,
+  RedisServer,
+  S3Server,
+} from './servers';
 
 /**
  * Where private servers come from: Docker when a daemon answers within about a second,
@@ -38,12 +45,12 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
 }
 
 /** A private PostgreSQL cluster that the test owns: it may kill, restart and must stop it. */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const backend = await privateBackend();
-  if (backend === 'docker') return startDockerPostgres();
+  if (backend === 'docker') return startDockerPostgres(options);
   if (!LocalPostgres.available())
     throw missing('PostgreSQL', 'DATABASE_URL', INSTALL_HINTS.postgres);
-  return LocalPostgres.create();
+  return LocalPostgres.create(options);
 }
 
 /**

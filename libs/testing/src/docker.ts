@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { StartedTestContainer } from 'testcontainers';
-import type { AppendFsync, PostgresServer, RedisOptions, RedisServer, S3Server } from './servers';
+import type {
+  AppendFsync,
+  PostgresOptions,
+  PostgresServer,
+  RedisOptions,
+  RedisServer,
+  S3Server,
+} from './servers';
+import { postgresSettingArgs } from './servers';
 
 /**
  * Docker-backed servers through testcontainers, used when a Docker daemon answers. The
@@ -129,19 +137,11 @@ export async function startDockerRedis(options: RedisOptions = {}): Promise<Redi
   return new DockerRedis(container, appendfsync);
 }
 
-export async function startDockerPostgres(): Promise<PostgresServer> {
+export async function startDockerPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer(POSTGRES_IMAGE)
     .withEnvironment({ POSTGRES_HOST_AUTH_METHOD: 'trust' })
-    .withCommand([
-      'postgres',
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'max_connections=300',
-    ])
+    .withCommand(['postgres', ...postgresSettingArgs(options.settings)])
     .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
     .withExposedPorts(5432)
     .withWaitStrategy(Wait.forLogMessage('database system is ready to accept connections', 2))

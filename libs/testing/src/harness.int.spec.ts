@@ -153,3 +153,29 @@ async function waitFor(predicate: () => boolean, timeoutMs = 5000): Promise<void
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe('Postgres settings', () => {
+  it('starts a private Postgres with extra settings on top of the test defaults', async () => {
+    const postgres = await startPostgres({ settings: { shared_buffers: '64MB', work_mem: '8MB' } });
+    try {
+      const rows = await query<{ name: string; setting: string; unit: string | null }>(
+        postgres.url,
+        "SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'work_mem', 'fsync', 'synchronous_commit') ORDER BY name",
+      );
+      expect(rows).toEqual([
+        { name: 'fsync', setting: 'off', unit: null },
+        { name: 'shared_buffers', setting: '8192', unit: '8kB' },
+        { name: 'synchronous_commit', setting: 'on', unit: null },
+        { name: 'work_mem', setting: '8192', unit: 'kB' },
+      ]);
+    } finally {
+      await postgres.stop();
+    }
+  });
+
+  it('rejects a malformed setting name before starting anything', async () => {
+    await expect(startPostgres({ settings: { 'x; rm -rf /': '1' } })).rejects.toThrow(
+      'not a Postgres setting name',
+    );
+  });
+});

@@ -53,9 +53,11 @@ export type {
   InfraSource,
   PostgresServer,
   RedisOptions,
+  PostgresOptions,
   RedisServer,
   S3Server,
 } from './servers';
+export { TEST_POSTGRES_SETTINGS } from './servers';
 export { sweepOrphans, harnessRoot } from './local/processes';
 export { freePort } from './local/ports';
 export { INSTALL_HINTS } from './local/binaries';

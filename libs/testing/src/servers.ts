@@ -50,3 +50,32 @@ export interface S3Server {
   /** Stops the server and removes its data. */
   stop(): Promise<void>;
 }
+
+export interface PostgresOptions {
+  /**
+   * Server settings (`-c name=value`) on top of {@link TEST_POSTGRES_SETTINGS}, e.g.
+   * `{ shared_buffers: '1GB' }` for a benchmark. Command-line settings win over ALTER SYSTEM.
+   */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What every test Postgres runs with: fsync off for speed, but synchronous_commit left on, so
+ * a commit returns only after its WAL reached the OS and a SIGKILL of the server loses nothing
+ * committed (only a machine crash could). The crash tests rely on that.
+ */
+export const TEST_POSTGRES_SETTINGS: Readonly<Record<string, string>> = {
+  fsync: 'off',
+  full_page_writes: 'off',
+  max_connections: '300',
+  shared_buffers: '128MB',
+};
+
+/** `-c name=value` arguments for the defaults plus `overrides`; rejects malformed names. */
+export function postgresSettingArgs(overrides: Readonly<Record<string, string>> = {}): string[] {
+  const merged = { ...TEST_POSTGRES_SETTINGS, ...overrides };
+  return Object.entries(merged).flatMap(([name, value]) => {
+    if (!/^[a-z][a-z0-9_.]*$/.test(name)) throw new Error(`not a Postgres setting name: ${name}`);
+    return ['-c', `${name}=${value}`];
+  });
+}

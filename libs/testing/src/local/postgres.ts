@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import type { PostgresServer } from '../servers';
+import type { PostgresOptions, PostgresServer } from '../servers';
+import { postgresSettingArgs } from '../servers';
 import type { RunAs } from './binaries';
 import { INSTALL_HINTS, findPostgresBin, postgresRunAs } from './binaries';
 import { freePort } from './ports';
@@ -15,9 +16,7 @@ import { LocalServerProcess } from './server-process';
  * `postgres`. `initdb` runs once per machine and PostgreSQL version: its data directory is
  * kept as a template and copied for each cluster, so a cluster starts in a few hundred ms.
  *
- * fsync is off for speed, but synchronous_commit stays on: a commit returns only after its WAL
- * is written to the OS, so a SIGKILL of the server loses nothing committed (only a machine
- * crash could). That is what the crash tests of later issues rely on.
+ * It runs with TEST_POSTGRES_SETTINGS from ../servers (fast, yet a SIGKILL loses nothing committed).
  */
 export class LocalPostgres extends LocalServerProcess implements PostgresServer {
   readonly source = 'local' as const;
@@ -29,6 +28,7 @@ export class LocalPostgres extends LocalServerProcess implements PostgresServer 
     private readonly runAs: RunAs,
     dir: string,
     readonly port: number,
+    private readonly options: PostgresOptions,
   ) {
     super(dir, `private Postgres on port ${port}`, path.join(dir, 'postgres.log'));
   }
@@ -38,12 +38,13 @@ export class LocalPostgres extends LocalServerProcess implements PostgresServer 
     return findPostgresBin() !== undefined;
   }
 
-  static async create(): Promise<LocalPostgres> {
+  static async create(options: PostgresOptions = {}): Promise<LocalPostgres> {
     const bin = findPostgresBin();
     if (!bin)
       throw new Error(
         `No PostgreSQL server binaries for a private test Postgres: ${INSTALL_HINTS.postgres}.`,
       );
+    postgresSettingArgs(options.settings); // a malformed setting fails here, before any work
     const runAs = postgresRunAs();
     if ('error' in runAs) throw new Error(`Cannot start a private test Postgres: ${runAs.error}.`);
 
@@ -56,7 +57,7 @@ export class LocalPostgres extends LocalServerProcess implements PostgresServer 
       fs.mkdirSync(path.join(dir, 'socket'));
       fs.chownSync(dir, runAs.uid, runAs.gid);
       fs.chownSync(path.join(dir, 'socket'), runAs.uid, runAs.gid);
-      const server = new LocalPostgres(bin, runAs, dir, await freePort());
+      const server = new LocalPostgres(bin, runAs, dir, await freePort(), options);
       await server.start();
       return server;
     } catch (error) {
@@ -77,24 +78,21 @@ export class LocalPostgres extends LocalServerProcess implements PostgresServer 
     // A killed postmaster leaves postmaster.pid behind; PostgreSQL checks that the pid in it is
     // not running and recovers from the WAL on start.
     // prettier-ignore
-    const [command, ...args] = [
+    const argv = [
       ...this.runAs.prefix,
       path.join(this.bin, 'postgres'),
       '-D', path.join(this.dir, 'data'),
       '-p', String(this.port),
       '-k', path.join(this.dir, 'socket'),
       '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'fsync=off',
-      '-c', 'full_page_writes=off',
-      '-c', 'max_connections=300',
-      '-c', 'shared_buffers=128MB',
       '-c', 'logging_collector=off',
+      ...postgresSettingArgs(this.options.settings),
     ];
     const logFd = fs.openSync(path.join(this.dir, 'postgres.log'), 'a');
     fs.fchownSync(logFd, this.runAs.uid, this.runAs.gid);
     return {
-      command,
-      args,
+      command: argv[0] ?? 'postgres',
+      args: argv.slice(1),
       options: { stdio: ['ignore', logFd, logFd] },
       afterSpawn: () => {
         fs.closeSync(logFd);
