@@ -228,7 +228,7 @@ export class LocalRadosgw implements S3Server {
         return await this.runOnce(name, args, mon);
       } catch (error) {
         // An earlier attempt may have got through before failing.
-        if (attempt > 1 && name === 'radosgw-admin' && /exists/.test(String(error))) return '';
+        if (attempt > 1 && name === 'radosgw-admin' && String(error).includes('exists')) return '';
         if (attempt >= attempts || (mon !== undefined && exited(mon))) throw error;
         await new Promise((r) => setTimeout(r, 250 * attempt));
       }
