@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Dirent } from 'node:fs';
+import type { BigIntStats, Dirent } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { DEFAULT_CONTENT_TYPE, contentTypeFor } from './content-types';
+import { contentTypeFor } from './content-types';
 import { checkDeletePrefix, existsViaHead, listAllViaPages } from './derived';
 import {
   InvalidStorageKeyError,
@@ -70,13 +70,18 @@ export class LocalVolumeStorage implements VideoStorage {
       let renamed = false;
       try {
         let size: number;
+        let identity: string | undefined;
         try {
           size = await writeAll(tmp.handle, body);
           await tmp.handle.sync();
+          // Only a type the extension does not imply needs recording (never for frames).
+          if (contentType !== contentTypeFor(key)) {
+            identity = identityOf(await tmp.handle.stat({ bigint: true }));
+          }
         } finally {
           await tmp.handle.close();
         }
-        await this.writeContentType(file, key, contentType);
+        if (identity !== undefined) await writeTypeFile(file, identity, contentType);
         await fs.rename(tmp.path, file);
         renamed = true;
         return { key, size, contentType, lastModified: new Date() };
@@ -120,18 +125,13 @@ export class LocalVolumeStorage implements VideoStorage {
     let handle: FileHandle | undefined;
     try {
       handle = await fs.open(file, 'r');
-      const stat = await handle.stat();
+      const stat = await handle.stat({ bigint: true });
       if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
+      const info = await infoOf(file, key, stat);
       const { start, length } =
         options.range === undefined
-          ? { start: 0, length: stat.size }
-          : rangeOf(key, options.range, stat.size);
-      const info: ObjectInfo = {
-        key,
-        size: stat.size,
-        contentType: await this.readContentType(file, key),
-        lastModified: stat.mtime,
-      };
+          ? { start: 0, length: info.size }
+          : rangeOf(key, options.range, info.size);
       // The stream owns the handle from here and closes it when done or destroyed.
       const body =
         length === 0
@@ -149,14 +149,9 @@ export class LocalVolumeStorage implements VideoStorage {
   async head(key: string): Promise<ObjectInfo> {
     const file = this.fileOf(validateKey(key));
     try {
-      const stat = await fs.stat(file);
+      const stat = await fs.stat(file, { bigint: true });
       if (!stat.isFile()) throw Object.assign(new Error('not a file'), { code: 'EISDIR' });
-      return {
-        key,
-        size: stat.size,
-        contentType: await this.readContentType(file, key),
-        lastModified: stat.mtime,
-      };
+      return await infoOf(file, key, stat);
     } catch (error) {
       throw await this.mapError(error, key, 'read');
     }
@@ -286,27 +281,6 @@ export class LocalVolumeStorage implements VideoStorage {
     }
   }
 
-  /** Records a non-default content type beside the object, or removes a stale record. */
-  private async writeContentType(file: string, key: string, contentType: string): Promise<void> {
-    const typeFile = typeFileOf(file);
-    if (contentType === contentTypeFor(key)) {
-      await unlinkIfPresent(typeFile);
-      return;
-    }
-    const tmp = `${typeFile}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, contentType);
-    await fs.rename(tmp, typeFile);
-  }
-
-  private async readContentType(file: string, key: string): Promise<string> {
-    try {
-      const recorded = (await fs.readFile(typeFileOf(file), 'utf8')).trim();
-      return recorded === '' ? DEFAULT_CONTENT_TYPE : recorded;
-    } catch {
-      return contentTypeFor(key);
-    }
-  }
-
   /** Removes empty folders from `dir` up to (not including) the root, like S3's lack of them. */
   private async pruneEmptyFolders(dir: string): Promise<void> {
     let current = dir;
@@ -398,6 +372,36 @@ function rangeOf(key: string, range: ByteRange, size: number): { start: number; 
     throw new StorageInvalidRangeError(key, `${range.start}-${range.end ?? ''}`, size);
   }
   return resolved;
+}
+
+/**
+ * Which write of a file this is: inode and nanosecond mtime. A type record names the write it
+ * belongs to, so a later put with the default type needs no extra syscall to invalidate it
+ * (the rename gives the file a new inode, and a reused inode has a new mtime).
+ */
+function identityOf(stat: BigIntStats): string {
+  return `${stat.ino}:${stat.mtimeNs}`;
+}
+
+async function writeTypeFile(file: string, identity: string, contentType: string): Promise<void> {
+  const typeFile = typeFileOf(file);
+  const tmp = `${typeFile}.${randomBytes(6).toString('hex')}.tmp`;
+  await fs.writeFile(tmp, `${identity}\n${contentType}`);
+  await fs.rename(tmp, typeFile);
+}
+
+/** What head and getStream report: the recorded type if it belongs to this write of the file. */
+async function infoOf(file: string, key: string, stat: BigIntStats): Promise<ObjectInfo> {
+  let contentType = contentTypeFor(key);
+  try {
+    const [identity, recorded] = (await fs.readFile(typeFileOf(file), 'utf8')).split('\n');
+    if (identity === identityOf(stat) && recorded !== undefined && recorded.trim() !== '') {
+      contentType = recorded.trim();
+    }
+  } catch {
+    // no record: the extension's type
+  }
+  return { key, size: Number(stat.size), contentType, lastModified: stat.mtime };
 }
 
 /** `.<name>.type` beside the object: hidden, so never listed or mistaken for an object. */

@@ -114,15 +114,18 @@ export class LocalRadosgw implements S3Server {
     const mon = this.daemon('ceph-mon', ['-c', this.conf, '-f', '-i', 'a']);
     // The gateway waits for the monitor and the OSD by itself: starting it now overlaps its
     // own start-up with the OSD's creation.
-    const rgw = this.daemon('radosgw', [
-      '-c',
-      this.conf,
-      '-f',
-      '-n',
-      'client.rgw',
-      '--rgw-frontends',
-      `beast endpoint=127.0.0.1:${this.port}`,
-    ]);
+    const startRgw = () =>
+      this.daemon('radosgw', [
+        '-c',
+        this.conf,
+        '-f',
+        '-n',
+        'client.rgw',
+        '--rgw-frontends',
+        `beast endpoint=127.0.0.1:${this.port}`,
+      ]);
+    let rgw = startRgw();
+    let rgwStarts = 1;
     const osdUuid = randomUUID();
     await this.tool(
       'ceph',
@@ -135,12 +138,17 @@ export class LocalRadosgw implements S3Server {
     let osdStarts = 1;
 
     const dead = (): string | undefined => {
-      // Under load the OSD sometimes asks the monitor for its CRUSH entry before its monitor
-      // client has the cluster's fsid ("wrong fsid") and exits; a second start works.
+      // Under load a daemon sometimes asks the monitor something before its monitor client
+      // has the cluster's fsid ("wrong fsid") and exits; a second start works.
       if (exited(osd) && osd.exitCode === 1 && osdStarts < 3) {
         this.forget(osd);
         osd = startOsd();
         osdStarts += 1;
+      }
+      if (exited(rgw) && rgw.exitCode !== null && rgw.exitCode !== 0 && rgwStarts < 3) {
+        this.forget(rgw);
+        rgw = startRgw();
+        rgwStarts += 1;
       }
       for (const [name, child] of [
         ['ceph-mon', mon],
@@ -159,16 +167,20 @@ export class LocalRadosgw implements S3Server {
       abortIf: dead,
       describe: () => `private RADOS Gateway on port ${this.port} did not come up.\n${this.logs()}`,
     });
-    await this.tool('radosgw-admin', [
-      '-c',
-      this.conf,
-      'user',
-      'create',
-      '--uid=framewise-test',
-      '--display-name=framewise tests',
-      `--access-key=${this.accessKeyId}`,
-      `--secret-key=${this.secretAccessKey}`,
-    ]);
+    await this.tool(
+      'radosgw-admin',
+      [
+        '-c',
+        this.conf,
+        'user',
+        'create',
+        '--uid=framewise-test',
+        '--display-name=framewise tests',
+        `--access-key=${this.accessKeyId}`,
+        `--secret-key=${this.secretAccessKey}`,
+      ],
+      mon,
+    );
   }
 
   async stop(): Promise<void> {
@@ -199,7 +211,31 @@ export class LocalRadosgw implements S3Server {
   }
 
   /** Runs a one-shot Ceph tool, without blocking the event loop (Redis and Postgres start meanwhile). */
-  private tool(name: CephProgram, args: readonly string[], mon?: ChildProcess): Promise<string> {
+  /**
+   * Runs a one-shot Ceph tool. Clients of the monitor (`ceph`, `radosgw-admin`) are retried:
+   * with cephx off, a client sometimes sends its first command before it has the monitor map,
+   * the monitor refuses it ("fsid 00000000… != …", EPERM), and the same command works a moment
+   * later. Both commands here are idempotent.
+   */
+  private async tool(
+    name: CephProgram,
+    args: readonly string[],
+    mon?: ChildProcess,
+  ): Promise<string> {
+    const attempts = name === 'ceph' || name === 'radosgw-admin' ? 4 : 1;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.runOnce(name, args, mon);
+      } catch (error) {
+        // An earlier attempt may have got through before failing.
+        if (attempt > 1 && name === 'radosgw-admin' && String(error).includes('exists')) return '';
+        if (attempt >= attempts || (mon !== undefined && exited(mon))) throw error;
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+  }
+
+  private runOnce(name: CephProgram, args: readonly string[], mon?: ChildProcess): Promise<string> {
     return new Promise((resolve, reject) => {
       const child = spawn(this.bin[name], args, {
         cwd: this.dir,
