@@ -300,7 +300,10 @@ export function describeVideoStorageConformance(
       console.log(
         `[${name}] streamed ${size / MiB} MiB: live memory +${(liveGrowth / MiB).toFixed(1)} MiB, RSS +${(rssGrowth / MiB).toFixed(1)} MiB`,
       );
-      expect(liveGrowth).toBeLessThan(size / 10);
+      // A buffering implementation holds the whole object (+50 MiB). Streaming measured +0 to
+      // +8 MiB here depending on machine load (read-ahead and GC timing), so the bound sits
+      // well clear of both: a quarter of the object.
+      expect(liveGrowth).toBeLessThan(size / 4);
       expect(rssGrowth).toBeLessThan(size / 2);
     });
   });
