@@ -37,6 +37,10 @@ export const apiConfigSchema = z.object({
   MAX_SAMPLING_EVERY_NTH: int({ min: 1, default: 1000 }),
   /** Models uploads may ask for (`name@version`); the first is the default. */
   MODELS: list({ default: ['yolov8n@1'] }),
+  /** Local use only: serve /v1 without API keys. */
+  AUTH_DISABLED: bool({ default: false }),
+  /** Requests per API key per minute (0: no limit). */
+  RATE_LIMIT_PER_MINUTE: int({ min: 0, default: 600 }),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL: duration({ default: '24h' }),
 });

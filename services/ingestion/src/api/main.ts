@@ -7,6 +7,8 @@ import { ResultRepository, VideoRepository, createDatabase, prepareSchema } from
 import { createLogger, createMetricsRegistry } from '@framewise/observability';
 import { QueueAdmin, QueueProducer, checkRedisDurability } from '@framewise/queue';
 import { createVideoStorage } from '@framewise/storage';
+import { ApiKeyStore } from '../auth/api-keys';
+import { apiGuard } from '../auth/guard';
 import { apiConfigSchema } from '../config';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { parseSampling } from '../media/sampling';
@@ -59,8 +61,14 @@ async function main(): Promise<void> {
   const events = new EventHub(redis.duplicate(), config.REDIS_KEY_PREFIX);
   const tmpDir = config.INGESTION_TMP_DIR ?? tmpdir();
 
+  if (config.AUTH_DISABLED) logger.warn('AUTH_DISABLED: /v1 is open to anyone who can reach it');
   const app = createApp({
     logger,
+    guard: apiGuard(new ApiKeyStore(redis, config.REDIS_KEY_PREFIX), redis, {
+      authDisabled: config.AUTH_DISABLED,
+      requestsPerMinute: config.RATE_LIMIT_PER_MINUTE,
+      keyPrefix: config.REDIS_KEY_PREFIX,
+    }),
     registry,
     checks: [
       {
