@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger, ReadinessCheck, Registry } from '@framewise/observability';
 import { httpMetrics, opsRoutes } from '@framewise/observability';
+import { openApiRoutes } from './openapi';
 import { notFoundHandler, problemHandler } from './problem';
 import { videoRoutes, type VideoRoutesDeps } from './videos.routes';
 
@@ -20,6 +21,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   app.use(httpMetrics(deps.registry));
   app.use(opsRoutes({ registry: deps.registry, checks: deps.checks }));
+  app.use(openApiRoutes());
   const v1 = express.Router();
   if (deps.guard) v1.use(deps.guard);
   v1.use('/videos', videoRoutes(deps));
