@@ -10,6 +10,7 @@ import { createVideoStorage } from '@framewise/storage';
 import { ApiKeyStore } from '../auth/api-keys';
 import { apiGuard } from '../auth/guard';
 import { apiConfigSchema } from '../config';
+import { onShutdown, runMain } from '../shutdown';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { parseSampling } from '../media/sampling';
 import { createApp } from './http/app';
@@ -122,34 +123,30 @@ async function main(): Promise<void> {
   // Uploads of gigabytes take long: no request timeout, but idle sockets still time out.
   server.requestTimeout = 0;
 
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('stopping: no new connections; open requests may finish');
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-      // SSE streams never end by themselves.
-      server.closeIdleConnections();
-      setTimeout(() => {
-        server.closeAllConnections();
-      }, 20_000).unref();
-    });
-    await events.close().catch((err: unknown) => {
-      logger.error({ err }, 'events close');
-    });
-    await db.destroy().catch((err: unknown) => {
-      logger.error({ err }, 'db close');
-    });
-    redis.disconnect();
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  onShutdown(logger, 'stopping: no new connections; open requests may finish', [
+    {
+      name: 'http',
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+          // SSE streams never end by themselves.
+          server.closeIdleConnections();
+          setTimeout(() => {
+            server.closeAllConnections();
+          }, 20_000).unref();
+        }),
+    },
+    { name: 'events', close: () => events.close() },
+    { name: 'db', close: () => db.destroy() },
+    {
+      name: 'redis',
+      close: () => {
+        redis.disconnect();
+      },
+    },
+  ]);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -1,11 +1,13 @@
 import { join } from 'node:path';
-import { frameQueue, originalKey, videoQueue, type VideoJob } from '@framewise/contracts';
+import { originalKey } from '@framewise/contracts';
 import { FrameRepository, VideoRepository, newVideoId, type Sampling } from '@framewise/db';
-import { createLogger, createMetricsRegistry } from '@framewise/observability';
-import { QueueAdmin, QueueProducer, type Job } from '@framewise/queue';
-import { makeVideo, startInfra, type Infra } from '../testing/infra.spec-helper';
-import { FrameExtractor } from './frame-extractor';
-import { createExtractorMetrics } from './metrics';
+import {
+  makeVideo,
+  startInfra,
+  testExtractor,
+  videoJob,
+  type Infra,
+} from '../testing/infra.spec-helper';
 
 let infra: Infra;
 beforeAll(async () => {
@@ -19,32 +21,11 @@ let queuesMade = 0;
 
 /** An extractor with queues of its own (a key prefix under the file's), so counts are per test. */
 function extractorFor(batchSize = 4, timeoutMs = 60_000) {
-  const keyPrefix = `${infra.keyPrefix}${++queuesMade}:`;
-  const frames = frameQueue({ keyPrefix });
-  const videos = videoQueue({ keyPrefix });
-  const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
-  const extractor = new FrameExtractor(
-    new VideoRepository(infra.db),
-    new FrameRepository(infra.db),
-    infra.storage,
-    new QueueProducer(frames, infra.redis),
-    infra.redis,
-    createExtractorMetrics(registry, {
-      videos: new QueueAdmin(videos, infra.redis),
-      frames: new QueueAdmin(frames, infra.redis),
-    }),
-    createLogger({ service: 'test', level: 'silent' }),
-    {
-      ffmpeg: 'ffmpeg',
-      ffprobe: 'ffprobe',
-      batchSize,
-      timeoutMs,
-      jpegQuality: 5,
-      keyPrefix,
-      tmpDir: infra.workDir,
-    },
-  );
-  return { extractor, frames: new QueueAdmin(frames, infra.redis), registry };
+  return testExtractor(infra, {
+    keyPrefix: `${infra.keyPrefix}${++queuesMade}:`,
+    batchSize,
+    timeoutMs,
+  });
 }
 
 async function uploaded(file: string, sampling: Sampling) {
@@ -64,15 +45,7 @@ async function uploaded(file: string, sampling: Sampling) {
   });
 }
 
-function jobOf(videoId: string): Job<VideoJob> {
-  return {
-    id: `video:${videoId}`,
-    group: videoId,
-    at: Date.now(),
-    data: { videoId },
-    payload: '',
-  } as unknown as Job<VideoJob>;
-}
+const jobOf = videoJob;
 
 describe('FrameExtractor', () => {
   it('extracts at a sampled rate: frames in storage, manifest with timestamps, frame jobs, detecting', async () => {

@@ -14,6 +14,7 @@ import {
 } from '@framewise/queue';
 import { createVideoStorage } from '@framewise/storage';
 import { extractorConfigSchema } from '../config';
+import { onShutdown, runMain } from '../shutdown';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { FrameExtractor } from './frame-extractor';
 import { createExtractorMetrics } from './metrics';
@@ -97,28 +98,17 @@ async function main(): Promise<void> {
   await worker.start();
   logger.info({ ops: ops.url }, 'extractor started');
 
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('stopping: no new video jobs; running extractions get 30 s');
-    // Each step guarded: one failing must not skip closing the rest.
-    await worker.close({ deadlineMs: 30_000 }).catch((err: unknown) => {
-      logger.error({ err }, 'worker close');
-    });
-    await ops.close().catch((err: unknown) => {
-      logger.error({ err }, 'ops close');
-    });
-    await db.destroy().catch((err: unknown) => {
-      logger.error({ err }, 'db close');
-    });
-    redis.disconnect();
-  };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  onShutdown(logger, 'stopping: no new video jobs; running extractions get 30 s', [
+    { name: 'worker', close: () => worker.close({ deadlineMs: 30_000 }) },
+    { name: 'ops', close: () => ops.close() },
+    { name: 'db', close: () => db.destroy() },
+    {
+      name: 'redis',
+      close: () => {
+        redis.disconnect();
+      },
+    },
+  ]);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runMain(main);

@@ -10,6 +10,12 @@ import { Redis } from 'ioredis';
 import type { Database } from '@framewise/db';
 import { createDatabase, migrateToLatest, migrationSetHash } from '@framewise/db';
 import { LocalVolumeStorage } from '@framewise/storage';
+import { frameQueue, videoQueue, type FrameJob, type VideoJob } from '@framewise/contracts';
+import { FrameRepository, VideoRepository } from '@framewise/db';
+import { createLogger, createMetricsRegistry } from '@framewise/observability';
+import { QueueAdmin, QueueProducer, type Job } from '@framewise/queue';
+import { FrameExtractor } from '../extractor/frame-extractor';
+import { createExtractorMetrics } from '../extractor/metrics';
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -93,4 +99,47 @@ export async function makeVideo(
     path,
   ]);
   return path;
+}
+
+/** A FrameExtractor over the test's infrastructure, with its queues under `keyPrefix`. */
+export function testExtractor(
+  infra: Infra,
+  options: { keyPrefix: string; batchSize?: number; timeoutMs?: number },
+): { extractor: FrameExtractor; frames: QueueAdmin<FrameJob> } {
+  const frames = frameQueue({ keyPrefix: options.keyPrefix });
+  const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
+  const admin = new QueueAdmin(frames, infra.redis);
+  const extractor = new FrameExtractor(
+    new VideoRepository(infra.db),
+    new FrameRepository(infra.db),
+    infra.storage,
+    new QueueProducer(frames, infra.redis),
+    infra.redis,
+    createExtractorMetrics(registry, {
+      videos: new QueueAdmin(videoQueue({ keyPrefix: options.keyPrefix }), infra.redis),
+      frames: admin,
+    }),
+    createLogger({ service: 'test', level: 'silent' }),
+    {
+      ffmpeg: 'ffmpeg',
+      ffprobe: 'ffprobe',
+      batchSize: options.batchSize ?? 4,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      jpegQuality: 5,
+      keyPrefix: options.keyPrefix,
+      tmpDir: infra.workDir,
+    },
+  );
+  return { extractor, frames: admin };
+}
+
+/** A video job for `videoId`, as a consumer would hand it to the extractor. */
+export function videoJob(videoId: string): Job<VideoJob> {
+  return {
+    id: `video:${videoId}`,
+    group: videoId,
+    enqueuedAt: Date.now(),
+    data: { videoId },
+    payload: '',
+  };
 }

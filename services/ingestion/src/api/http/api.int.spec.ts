@@ -5,16 +5,20 @@ import { frameQueue, videoQueue } from '@framewise/contracts';
 import { ResultRepository, VideoRepository } from '@framewise/db';
 import { createLogger, createMetricsRegistry } from '@framewise/observability';
 import { QueueAdmin, QueueProducer } from '@framewise/queue';
-import { ffmpeg, makeVideo, startInfra, type Infra } from '../../testing/infra.spec-helper';
+import {
+  ffmpeg,
+  makeVideo,
+  startInfra,
+  testExtractor,
+  videoJob,
+  type Infra,
+} from '../../testing/infra.spec-helper';
 import { createApiMetrics } from '../metrics';
 import { Semaphore } from '../uploads/semaphore';
 import { UploadService } from '../uploads/upload-service';
 import { CancelService } from '../videos/cancel-service';
 import { EventHub } from '../videos/event-hub';
 import { createApp } from './app';
-import { FrameExtractor } from '../../extractor/frame-extractor';
-import { createExtractorMetrics } from '../../extractor/metrics';
-import { FrameRepository } from '@framewise/db';
 
 const LIMIT = 2 * 1024 * 1024;
 
@@ -142,32 +146,8 @@ describe('POST /v1/videos', () => {
     expect(await infra.storage.exists(`videos/${id}/original.mp4`)).toBe(true);
     expect((await queues().videos.depths()).pending).toBeGreaterThanOrEqual(1);
 
-    const registry = createMetricsRegistry({ service: 't', processMetrics: false });
-    const frames = frameQueue({ keyPrefix: infra.keyPrefix });
-    const extractor = new FrameExtractor(
-      new VideoRepository(infra.db),
-      new FrameRepository(infra.db),
-      infra.storage,
-      new QueueProducer(frames, infra.redis),
-      infra.redis,
-      createExtractorMetrics(registry, queues()),
-      createLogger({ service: 't', level: 'silent' }),
-      {
-        ffmpeg: 'ffmpeg',
-        ffprobe: 'ffprobe',
-        batchSize: 2,
-        timeoutMs: 30_000,
-        jpegQuality: 5,
-        keyPrefix: infra.keyPrefix,
-      },
-    );
-    await extractor.handle({
-      id: `video:${id}`,
-      group: id,
-      at: 0,
-      data: { videoId: id },
-      payload: '',
-    } as never);
+    const { extractor } = testExtractor(infra, { keyPrefix: infra.keyPrefix, batchSize: 2 });
+    await extractor.handle(videoJob(id));
     const got = await request(app).get(`/v1/videos/${id}`).expect(200);
     expect(got.body).toMatchObject({
       status: 'detecting',
