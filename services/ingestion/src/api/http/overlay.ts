@@ -1,0 +1,34 @@
+import type sharpModule from 'sharp';
+import type { Detection } from '@framewise/db';
+
+/** Draws each detection's box and "class score" label on a JPEG (sharp + an SVG layer). */
+export async function overlayDetections(
+  sharp: typeof sharpModule,
+  jpeg: Buffer,
+  detections: readonly Detection[],
+): Promise<Buffer> {
+  const image = sharp(jpeg);
+  const { width, height } = await image.metadata();
+  if (detections.length === 0 || width === 0) return jpeg;
+  const shapes = detections
+    .map((d) => {
+      const [x1, y1, x2, y2] = d.box;
+      const label = `${escapeXml(d.class)} ${d.score.toFixed(2)}`;
+      const ty = Math.max(12, y1 - 3);
+      return (
+        `<rect x="${x1}" y="${y1}" width="${Math.max(0, x2 - x1)}" height="${Math.max(0, y2 - y1)}" ` +
+        `fill="none" stroke="#00ff66" stroke-width="2"/>` +
+        `<text x="${x1 + 2}" y="${ty}" font-family="sans-serif" font-size="12" fill="#00ff66">${label}</text>`
+      );
+    })
+    .join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes}</svg>`;
+  return image
+    .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
+    .jpeg({ quality: 85 })
+    .toBuffer();
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import multer from 'multer';
+import { InvalidCursorError, VideoNotFoundError } from '@framewise/db';
+import type { Logger } from '@framewise/observability';
+import {
+  IngestionError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  ValidationError,
+} from '../../errors';
+
+/** An RFC 9457 problem details body, with framewise's stable `code` and the logged error id. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: string;
+  readonly errorId: string;
+  readonly instance: string;
+  readonly [extension: string]: unknown;
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+};
+
+/** Routes nobody matched: a problem+json 404 like every other error. */
+export function notFoundHandler(): RequestHandler {
+  return (req, _res, next) => {
+    next(new NotFoundError('route_not_found', `no route ${req.method} ${req.path}`));
+  };
+}
+
+/**
+ * The one place errors become HTTP answers: typed errors keep their status and code, multer's
+ * limit errors become 400/413, library errors that mean "not found" or "bad cursor" map here,
+ * and anything else is a 500 whose details stay in the log under the same error id.
+ */
+export function problemHandler(logger: Logger, sizeLimitBytes: number): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const known = toIngestionError(error, sizeLimitBytes);
+    const errorId = randomUUID();
+    const status = known?.status ?? 500;
+    if (status >= 500) logger.error({ err: error, errorId, path: req.path }, 'request failed');
+    else logger.info({ errorId, code: known?.code, path: req.path }, 'request rejected');
+    const body: Problem = {
+      type: `https://framewise.dev/problems/${known?.code ?? 'internal_error'}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail: known?.message ?? 'an unexpected error occurred; the logs have it under errorId',
+      code: known?.code ?? 'internal_error',
+      errorId,
+      instance: req.originalUrl,
+      ...known?.details,
+    };
+    if (known instanceof RateLimitedError) res.setHeader('Retry-After', String(known.retryAfterS));
+    if (known instanceof PayloadTooLargeError) stopReading(req, res);
+    res.status(status).type('application/problem+json').send(JSON.stringify(body));
+  };
+}
+
+function toIngestionError(error: unknown, sizeLimitBytes: number): IngestionError | undefined {
+  if (error instanceof IngestionError) return error;
+  if (error instanceof multer.MulterError) {
+    if (error.code === 'LIMIT_FILE_SIZE') return new PayloadTooLargeError(sizeLimitBytes);
+    if (error.code === 'LIMIT_UNEXPECTED_FILE') {
+      return new ValidationError(
+        'unexpected_file',
+        `unexpected file field "${error.field ?? ''}"; send the video as "file"`,
+      );
+    }
+    return new ValidationError('bad_multipart', error.message);
+  }
+  if (error instanceof VideoNotFoundError)
+    return new NotFoundError('video_not_found', error.message);
+  if (error instanceof InvalidCursorError)
+    return new ValidationError('invalid_cursor', error.message);
+  if (isBodyParserError(error)) return new ValidationError('bad_request', error.message);
+  return undefined;
+}
+
+function isBodyParserError(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    'status' in error &&
+    typeof error.status === 'number' &&
+    error.status >= 400 &&
+    error.status < 500
+  );
+}
+
+/**
+ * After a 413, stop accepting the rest of the body: close the connection once the answer is
+ * out instead of draining gigabytes nobody will store.
+ */
+function stopReading(req: Request, res: Response): void {
+  res.setHeader('Connection', 'close');
+  res.once('finish', () => {
+    req.socket.destroy();
+  });
+}

@@ -1,0 +1,329 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import multer from 'multer';
+import sharp from 'sharp';
+import { z } from 'zod';
+import { VIDEO_STATUSES, frameKey, isFinalStatus } from '@framewise/contracts';
+import type { ResultRepository, VideoRepository } from '@framewise/db';
+import type { VideoStorage } from '@framewise/storage';
+import { StorageNotFoundError } from '@framewise/storage';
+import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors';
+import { frameTimeMs, parseSampling, type SamplingLimits } from '../../media/sampling';
+import type { ApiMetrics } from '../metrics';
+import type { UploadService } from '../uploads/upload-service';
+import type { CancelService } from '../videos/cancel-service';
+import type { EventHub } from '../videos/event-hub';
+import { progressResource, videoResource } from '../videos/video-resource';
+import { overlayDetections } from './overlay';
+import { StagingStorage, type StagingRequest } from '../uploads/staging-storage';
+
+/** What the /v1/videos routes need. */
+export interface VideoRoutesDeps {
+  readonly videos: VideoRepository;
+  readonly results: ResultRepository;
+  readonly storage: VideoStorage;
+  readonly uploads: UploadService;
+  readonly cancels: CancelService;
+  readonly events: EventHub;
+  readonly metrics: ApiMetrics;
+  readonly options: {
+    readonly maxUploadBytes: number;
+    readonly tmpDir: string;
+    readonly sampling: SamplingLimits;
+    readonly defaultSampling: string;
+    readonly models: readonly string[];
+    /** How often an SSE stream re-reads progress when no event arrives. */
+    readonly ssePollMs: number;
+  };
+}
+
+/** The upload's form fields; unknown ones are an error (a typo must not pass silently). */
+export const UploadFields = z.strictObject({
+  camera: z.string().min(1).max(200).optional(),
+  recorded_at: z.iso.datetime({ offset: true }).optional(),
+  sampling: z.string().max(40).optional(),
+  model: z.string().max(200).optional(),
+});
+
+export const ListVideosQuery = z.strictObject({
+  status: z.enum(VIDEO_STATUSES).optional(),
+  camera: z.string().min(1).max(200).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const DetectionsQuery = z.strictObject({
+  class: z.string().max(2000).optional(),
+  min_score: z.coerce.number().min(0).max(1).optional(),
+  from_ms: z.coerce.number().int().min(0).optional(),
+  to_ms: z.coerce.number().int().min(0).optional(),
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const FrameQuery = z.strictObject({
+  overlay: z.enum(['0', '1', 'true', 'false']).optional(),
+});
+export const DeleteQuery = z.strictObject({ results: z.enum(['keep', 'delete']).optional() });
+const VideoId = z.uuid();
+
+/** /v1/videos: upload, list, read, events, detections, frames, cancel. */
+export function videoRoutes(deps: VideoRoutesDeps): Router {
+  const router = express.Router();
+  const { options } = deps;
+
+  const upload = multer({
+    storage: new StagingStorage(options.maxUploadBytes, options.tmpDir),
+    // The file size is enforced by StagingStorage (see there why not here).
+    limits: { files: 1, fields: 10, fieldSize: 2048, parts: 12 },
+  }).single('file');
+
+  router.post(
+    '/',
+    rejectDeclaredTooLarge(options.maxUploadBytes),
+    withUploadDir(options.tmpDir),
+    upload,
+    async (req: Request, res: Response) => {
+      const file = req.file;
+      if (!file) throw new ValidationError('missing_file', 'send the video in the "file" field');
+      const fields = parse(UploadFields, req.body ?? {}, 'invalid_fields');
+      const sampling = parseSampling(fields.sampling ?? options.defaultSampling, options.sampling);
+      if (!sampling.ok) {
+        throw new ValidationError('invalid_sampling', `sampling: ${sampling.message}`);
+      }
+      const model = fields.model ?? options.models[0] ?? '';
+      if (!options.models.includes(model)) {
+        throw new ValidationError('unknown_model', `unknown model "${model}"`, {
+          models: options.models,
+        });
+      }
+      const idempotencyKey = req.get('Idempotency-Key');
+      if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+        throw new ValidationError(
+          'invalid_idempotency_key',
+          'Idempotency-Key: 1–200 visible ASCII characters',
+        );
+      }
+      const { video, replayed } = await deps.uploads.accept(
+        { path: file.path, originalName: file.originalname, sizeBytes: file.size },
+        {
+          sampling: sampling.sampling,
+          model,
+          ...(fields.camera === undefined ? {} : { cameraId: fields.camera }),
+          ...(fields.recorded_at === undefined ? {} : { recordedAt: new Date(fields.recorded_at) }),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        },
+      );
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+      res.status(202).location(`/v1/videos/${video.id}`).json(videoResource(video));
+    },
+    (error: unknown, _req: Request, _res: Response, next: NextFunction) => {
+      const code =
+        error instanceof Error && 'code' in error ? String(error.code) : 'internal_error';
+      deps.metrics.rejections.inc({ reason: code === 'LIMIT_FILE_SIZE' ? 'file_too_large' : code });
+      next(error);
+    },
+  );
+
+  router.get('/', async (req: Request, res: Response) => {
+    const query = parse(ListVideosQuery, req.query, 'invalid_query');
+    const page = await deps.videos.list({
+      ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.camera === undefined ? {} : { cameraId: query.camera }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+    });
+    res.json({
+      items: page.items.map((v) => videoResource(v)),
+      next_cursor: page.nextCursor ?? null,
+    });
+  });
+
+  router.get('/:id', async (req: Request, res: Response) => {
+    const id = videoId(req);
+    const [video, progress] = await Promise.all([deps.videos.get(id), deps.videos.progress(id)]);
+    res.json(videoResource(video, progress));
+  });
+
+  router.delete('/:id', async (req: Request, res: Response) => {
+    const id = videoId(req);
+    const query = parse(DeleteQuery, req.query, 'invalid_query');
+    const video = await deps.cancels.cancel(id, query.results ?? 'keep');
+    if (video === undefined) res.status(204).end();
+    else res.json(videoResource(video));
+  });
+
+  router.get('/:id/detections', async (req: Request, res: Response) => {
+    const id = videoId(req);
+    const query = parse(DetectionsQuery, req.query, 'invalid_query');
+    await deps.videos.get(id);
+    const classes = query.class
+      ?.split(',')
+      .map((c) => c.trim())
+      .filter((c) => c !== '');
+    const page = await deps.results.listDetections(id, {
+      ...(classes === undefined ? {} : { classes }),
+      ...(query.min_score === undefined ? {} : { minScore: query.min_score }),
+      ...(query.from_ms === undefined ? {} : { fromMs: query.from_ms }),
+      ...(query.to_ms === undefined ? {} : { toMs: query.to_ms }),
+      ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+    });
+    res.json({
+      items: page.items.map((f) => ({
+        frame_index: f.frameIndex,
+        time_ms: f.timeMs,
+        recorded_at: f.recordedAt?.toISOString() ?? null,
+        detections: f.detections,
+      })),
+      next_cursor: page.nextCursor ?? null,
+    });
+  });
+
+  router.get('/:id/frames/:index', async (req: Request, res: Response) => {
+    const id = videoId(req);
+    const index = z.coerce.number().int().min(0).safeParse(req.params.index);
+    if (!index.success)
+      throw new ValidationError('invalid_frame_index', 'frame index must be an integer ≥ 0');
+    const query = parse(FrameQuery, req.query, 'invalid_query');
+    const video = await deps.videos.get(id);
+    let jpeg: Buffer;
+    try {
+      jpeg = await deps.storage.getBuffer(frameKey(id, index.data));
+    } catch (error) {
+      if (error instanceof StorageNotFoundError) {
+        throw new NotFoundError('frame_not_found', `video ${id} has no frame ${index.data}`);
+      }
+      throw error;
+    }
+    if (query.overlay === '1' || query.overlay === 'true') {
+      const timeMs = Math.round(frameTimeMs(video.sampling, video.probe?.fps ?? 1, index.data));
+      const page = await deps.results.listDetections(id, {
+        fromMs: timeMs,
+        toMs: timeMs + 1,
+        limit: 1,
+      });
+      const detections = page.items.find((f) => f.frameIndex === index.data)?.detections ?? [];
+      jpeg = await overlayDetections(sharp, jpeg, detections);
+    }
+    res.type('image/jpeg').setHeader('Cache-Control', 'private, max-age=3600');
+    res.send(jpeg);
+  });
+
+  router.get('/:id/events', async (req: Request, res: Response) => {
+    const id = videoId(req);
+    await deps.videos.get(id);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    // An object: handlers and the loop below change it between awaits.
+    const state = { closed: false, again: false };
+    // A call, not an inline test: events set `again` while the loop awaits.
+    const repeat = (): boolean => state.again && !state.closed;
+    let last = '';
+    let reading: Promise<void> | undefined;
+    // Re-reads the state and sends it when it changed; coalesces bursts of events into one read.
+    const send = async (): Promise<void> => {
+      if (reading) {
+        state.again = true;
+        return reading;
+      }
+      reading = (async () => {
+        do {
+          state.again = false;
+          const [video, progress] = await Promise.all([
+            deps.videos.get(id),
+            deps.videos.progress(id),
+          ]);
+          const data = JSON.stringify({
+            id,
+            status: video.status,
+            progress: progressResource(video, progress),
+            error: video.error,
+          });
+          if (data !== last && !state.closed) {
+            last = data;
+            res.write(
+              `event: ${isFinalStatus(video.status) ? 'done' : 'progress'}\ndata: ${data}\n\n`,
+            );
+          }
+          if (isFinalStatus(video.status)) state.closed = true;
+        } while (repeat());
+      })().finally(() => {
+        reading = undefined;
+      });
+      return reading;
+    };
+    const unwatch = await deps.events.watch(id, () => {
+      send().catch(() => undefined);
+    });
+    const timer = setInterval(() => {
+      if (!state.closed) send().catch(() => undefined);
+      else finish();
+      if (!state.closed) res.write(': keep-alive\n\n');
+    }, options.ssePollMs);
+    const finish = (): void => {
+      state.closed = true;
+      clearInterval(timer);
+      void unwatch();
+      res.end();
+    };
+    req.on('close', finish);
+    await send().catch(() => undefined);
+    if (state.closed) finish();
+  });
+
+  return router;
+}
+
+/** A Content-Length beyond the limit is refused before a byte of the body is read. */
+function rejectDeclaredTooLarge(maxBytes: number) {
+  // Multipart framing adds a little around the file.
+  const allowance = maxBytes + 64 * 1024;
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    const declared = Number(req.get('content-length') ?? NaN);
+    if (Number.isFinite(declared) && declared > allowance) next(new PayloadTooLargeError(maxBytes));
+    else next();
+  };
+}
+
+/**
+ * Stages each upload in a directory of its own, removed when the response closes whatever
+ * happened (accepted, rejected, client gone), so no partial file outlives its request.
+ */
+function withUploadDir(tmpDir: string) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const dir = await mkdtemp(join(tmpDir, 'fw-upload-'));
+    (req as StagingRequest).uploadDir = dir;
+    res.once('close', () => {
+      void rm(dir, { recursive: true, force: true });
+    });
+    next();
+  };
+}
+
+function videoId(req: Request): string {
+  const parsed = VideoId.safeParse(req.params.id);
+  if (!parsed.success)
+    throw new NotFoundError('video_not_found', `no video ${String(req.params.id)}`);
+  return parsed.data;
+}
+
+function parse<T extends z.ZodType>(schema: T, input: unknown, code: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    field: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : ''),
+    message: issue.message,
+  }));
+  const unknown = result.error.issues.some((i) => i.code === 'unrecognized_keys');
+  throw new ValidationError(
+    unknown ? 'unknown_fields' : code,
+    problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '),
+    { errors: problems },
+  );
+}

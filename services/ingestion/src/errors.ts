@@ -1,0 +1,59 @@
+/**
+ * The errors of the ingestion service. Each carries a stable `code` (clients branch on it) and
+ * the HTTP status the API's one error middleware answers with; nothing else maps errors to HTTP.
+ */
+export abstract class IngestionError extends Error {
+  abstract readonly status: number;
+  constructor(
+    readonly code: string,
+    message: string,
+    /** Extra members for the problem+json body (for example which fields were wrong). */
+    readonly details?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The request is malformed: bad or unknown fields, a missing file, a bad query parameter. */
+export class ValidationError extends IngestionError {
+  readonly status = 400;
+}
+
+/** The upload exceeds the configured size limit. */
+export class PayloadTooLargeError extends IngestionError {
+  readonly status = 413;
+  constructor(limitBytes: number) {
+    super('file_too_large', `the file exceeds the upload limit of ${limitBytes} bytes`, {
+      limitBytes,
+    });
+  }
+}
+
+/** The file is not a video container framewise accepts (by extension or by its bytes). */
+export class UnsupportedMediaError extends IngestionError {
+  readonly status = 415;
+}
+
+/** The file looks like a video but is not one framewise can process (no video stream, too long…). */
+export class UnprocessableVideoError extends IngestionError {
+  readonly status = 422;
+}
+
+/** No such resource. */
+export class NotFoundError extends IngestionError {
+  readonly status = 404;
+}
+
+/** Missing or wrong API key. */
+export class UnauthorizedError extends IngestionError {
+  readonly status = 401;
+}
+
+/** Too many requests for this key. */
+export class RateLimitedError extends IngestionError {
+  readonly status = 429;
+  constructor(readonly retryAfterS: number) {
+    super('rate_limited', `too many requests; retry in ${retryAfterS} s`, { retryAfterS });
+  }
+}
