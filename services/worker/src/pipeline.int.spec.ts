@@ -44,6 +44,8 @@ afterAll(async () => {
 
 function env(redisUrl: string, databaseUrl: string, prefix: string): Record<string, string> {
   return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
     REDIS_URL: redisUrl,
     DATABASE_URL: databaseUrl,
     REDIS_KEY_PREFIX: prefix,

@@ -17,7 +17,10 @@ export interface ServiceProcess {
   terminate(): Promise<number | null>;
 }
 
-/** Starts `services/<service>/src/main.ts` with `env` on top of a minimal environment. */
+/**
+ * Starts `services/<service>/src/main.ts` with only `env` (plus test defaults): nothing leaks
+ * in from the test runner's environment. Pass PATH / HOME in `env` when needed.
+ */
 export function startService(
   service: 'worker' | 'reaper',
   env: Record<string, string>,
@@ -30,8 +33,6 @@ export function startService(
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
         TSX_TSCONFIG_PATH: path.join(ROOT, 'services', service, 'tsconfig.json'),
         OPS_PORT: '0',
         OPS_HOST: '127.0.0.1',
@@ -44,8 +45,8 @@ export function startService(
     output.push(chunk.toString());
     if (output.length > 200) output.shift();
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       resolve(code);
