@@ -4,30 +4,12 @@ import type { Kysely } from 'kysely';
 import { frameJobId, frameKey } from '@framewise/contracts';
 import type { FrameJob } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
-import {
-  FrameRepository,
-  VideoRepository,
-  createDatabase,
-  migrateToLatest,
-  migrationSetHash,
-} from '@framewise/db';
+import { FrameRepository, VideoRepository, createDatabase, migratedTemplate } from '@framewise/db';
 import { createTestDatabase } from '@framewise/testing';
 
 /** A fresh migrated database cloned from the shared template. */
 export async function reaperDatabase(): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
-  const database = await createTestDatabase({
-    template: {
-      name: `db_${migrationSetHash()}`,
-      prepare: async (url) => {
-        const db = createDatabase({ url, maxConnections: 1 });
-        try {
-          await migrateToLatest(db);
-        } finally {
-          await db.destroy();
-        }
-      },
-    },
-  });
+  const database = await createTestDatabase({ template: migratedTemplate() });
   const db = createDatabase({ url: database.url, maxConnections: 6 });
   return {
     db,

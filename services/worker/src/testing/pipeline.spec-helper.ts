@@ -8,13 +8,7 @@ import type { Kysely } from 'kysely';
 import sharp from 'sharp';
 import { frameJobId, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
-import {
-  FrameRepository,
-  VideoRepository,
-  createDatabase,
-  migrateToLatest,
-  migrationSetHash,
-} from '@framewise/db';
+import { FrameRepository, VideoRepository, createDatabase, migratedTemplate } from '@framewise/db';
 import { writeRedSquareModel } from '@framewise/detector';
 import type { QueueDefinition, RedisClient } from '@framewise/queue';
 import type { FrameJob } from '@framewise/contracts';
@@ -35,17 +29,7 @@ export async function migratedDatabase(serverUrl?: string): Promise<{
 }> {
   const database = await createTestDatabase({
     ...(serverUrl === undefined ? {} : { serverUrl }),
-    template: {
-      name: `db_${migrationSetHash()}`,
-      prepare: async (url) => {
-        const db = createDatabase({ url, maxConnections: 1 });
-        try {
-          await migrateToLatest(db);
-        } finally {
-          await db.destroy();
-        }
-      },
-    },
+    template: migratedTemplate(),
   });
   const db = createDatabase({ url: database.url, maxConnections: 4 });
   return {
