@@ -87,6 +87,34 @@ async function expectFinished(
   expect(exactlyOnce(await frameOutcomes(db, videoId))).toBe(true);
 }
 
+/** What a scenario gets: its database, Redis client and key prefix, the service environment and a seeded 150-frame video. */
+interface Scenario {
+  readonly db: Kysely<Database>;
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly vars: Record<string, string>;
+  readonly videoId: string;
+}
+
+/** Runs `body` on a fresh database (on `serverUrl`, else the shared server) and key prefix. */
+async function scenario(
+  redisUrl: string,
+  body: (s: Scenario) => Promise<void>,
+  serverUrl?: string,
+): Promise<void> {
+  const { db, url, close } = await migratedDatabase(serverUrl);
+  const redis = new Redis(redisUrl);
+  const prefix = uniqueKeyPrefix();
+  try {
+    const queue = testQueue(prefix);
+    const video = await seedVideo({ db, storage, queue, redis, frames: 150 });
+    await body({ db, redis, prefix, vars: env(redisUrl, url, prefix), videoId: video.videoId });
+  } finally {
+    redis.disconnect();
+    await close();
+  }
+}
+
 async function someResults(db: Kysely<Database>, videoId: string, n: number): Promise<void> {
   await waitFor(
     `${n} results`,
@@ -96,26 +124,16 @@ async function someResults(db: Kysely<Database>, videoId: string, n: number): Pr
 }
 
 it('loses nothing when a worker is SIGKILLed mid-batch: the reaper brings its jobs back', async () => {
-  const { db, url, close } = await migratedDatabase();
-  const redis = new Redis(sharedInfra().redisUrl);
-  const prefix = uniqueKeyPrefix();
-  try {
-    const vars = env(sharedInfra().redisUrl, url, prefix);
-    const queue = testQueue(prefix);
-    const video = await seedVideo({ db, storage, queue, redis, frames: 150 });
+  await scenario(sharedInfra().redisUrl, async ({ db, vars, videoId }) => {
     const first = start('worker', vars);
-    await someResults(db, video.videoId, 8);
+    await someResults(db, videoId, 8);
     await first.kill();
     // Its processing list still holds claimed jobs (the kill came mid-batch).
     start('reaper', vars);
     const second = start('worker', vars);
-    await expectFinished(db, video.videoId, () => second.output.join(''));
-    const status = await new VideoRepository(db).get(video.videoId);
-    expect(status.status).toBe('completed');
-  } finally {
-    redis.disconnect();
-    await close();
-  }
+    await expectFinished(db, videoId, () => second.output.join(''));
+    expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+  });
 });
 
 describe('with a private Redis', () => {
@@ -128,23 +146,14 @@ describe('with a private Redis', () => {
   });
 
   it('loses no frame when Redis loses all its data mid-run (FLUSHALL): the reconciler re-enqueues', async () => {
-    const { db, url, close } = await migratedDatabase();
-    const redis = new Redis(server.url);
-    const prefix = uniqueKeyPrefix();
-    try {
-      const vars = env(server.url, url, prefix);
-      const queue = testQueue(prefix);
-      const video = await seedVideo({ db, storage, queue, redis, frames: 150 });
+    await scenario(server.url, async ({ db, redis, vars, videoId }) => {
       start('reaper', vars);
       const worker = start('worker', vars);
-      await someResults(db, video.videoId, 8);
+      await someResults(db, videoId, 8);
       await redis.flushall();
-      await expectFinished(db, video.videoId, () => worker.output.join(''));
-      expect((await new VideoRepository(db).get(video.videoId)).status).toBe('completed');
-    } finally {
-      redis.disconnect();
-      await close();
-    }
+      await expectFinished(db, videoId, () => worker.output.join(''));
+      expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+    });
   });
 });
 
@@ -158,46 +167,30 @@ describe('with a private Postgres', () => {
   });
 
   it('loses and duplicates nothing when Postgres restarts mid-run', async () => {
-    const serverUrl = server.databaseUrl('postgres');
-    const { db, url, close } = await migratedDatabase(serverUrl);
-    const redis = new Redis(sharedInfra().redisUrl);
-    const prefix = uniqueKeyPrefix();
-    try {
-      const vars = env(sharedInfra().redisUrl, url, prefix);
-      const queue = testQueue(prefix);
-      const video = await seedVideo({ db, storage, queue, redis, frames: 150 });
-      start('reaper', vars);
-      const worker = start('worker', vars);
-      await someResults(db, video.videoId, 8);
-      await server.restart();
-      await expectFinished(db, video.videoId, () => worker.output.join(''));
-      expect(worker.child.exitCode).toBeNull(); // it rode out the outage
-    } finally {
-      redis.disconnect();
-      await close();
-    }
+    await scenario(
+      sharedInfra().redisUrl,
+      async ({ db, vars, videoId }) => {
+        start('reaper', vars);
+        const worker = start('worker', vars);
+        await someResults(db, videoId, 8);
+        await server.restart();
+        await expectFinished(db, videoId, () => worker.output.join(''));
+        expect(worker.child.exitCode).toBeNull(); // it rode out the outage
+      },
+      server.databaseUrl('postgres'),
+    );
   });
 });
 
 it('finishes the batch in hand on SIGTERM and exits 0', async () => {
-  const { db, url, close } = await migratedDatabase();
-  const redis = new Redis(sharedInfra().redisUrl);
-  const prefix = uniqueKeyPrefix();
-  try {
-    const vars = env(sharedInfra().redisUrl, url, prefix);
-    const queue = testQueue(prefix);
-    const video = await seedVideo({ db, storage, queue, redis, frames: 150 });
+  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
     const worker = start('worker', vars);
-    await someResults(db, video.videoId, 8);
+    await someResults(db, videoId, 8);
     expect(await worker.terminate()).toBe(0);
     // Nothing left claimed: what was not finished went back to pending.
-    const keys = await redis.keys(`${prefix}{frames}:processing:*`);
-    expect(keys).toEqual([]);
+    expect(await redis.keys(`${prefix}{frames}:processing:*`)).toEqual([]);
     start('worker', vars);
     start('reaper', vars);
-    await expectFinished(db, video.videoId, () => worker.output.join(''));
-  } finally {
-    redis.disconnect();
-    await close();
-  }
+    await expectFinished(db, videoId, () => worker.output.join(''));
+  });
 });
