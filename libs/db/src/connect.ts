@@ -29,5 +29,12 @@ export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   // An idle client losing its connection (server restart) emits 'error' on the pool; without
   // a listener that would crash the process. The next query gets a fresh connection.
   pool.on('error', () => undefined);
+  // A client checked out of the pool but between queries when the server goes away emits
+  // 'error' on itself, where the pool's listener does not reach: without this, a Postgres
+  // restart can crash a worker. The broken client is not queryable; pg-pool drops it on
+  // release and the caller's next query (retried) gets a fresh connection.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -11,7 +11,13 @@
  */
 export { createDatabase } from './connect';
 export type { DatabaseOptions } from './connect';
-export { migrateToLatest, prepareSchema, appliedMigrations, migrationSetHash } from './migrate';
+export {
+  migrateToLatest,
+  prepareSchema,
+  appliedMigrations,
+  migrationSetHash,
+  migratedTemplate,
+} from './migrate';
 export { databaseConfig } from './config';
 export type { MigrationReport } from './migrate';
 export {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely, MigrationResult } from 'kysely';
 import { Migrator } from 'kysely';
+import { createDatabase } from './connect';
 import { MigrationError } from './errors';
 import { MIGRATIONS } from './migrations';
 
@@ -65,6 +66,25 @@ export function migrationSetHash(): string {
       .update(migration.down?.toString() ?? '');
   }
   return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * A migrated template database for tests (the `template` of @framewise/testing's
+ * `createTestDatabase`): named by {@link migrationSetHash}, so a long-lived server rebuilds it
+ * when migrations change, and filled once per server by running every migration.
+ */
+export function migratedTemplate(): { name: string; prepare(url: string): Promise<void> } {
+  return {
+    name: `db_${migrationSetHash()}`,
+    prepare: async (url) => {
+      const db = createDatabase({ url, maxConnections: 1 });
+      try {
+        await migrateToLatest(db);
+      } finally {
+        await db.destroy();
+      }
+    },
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { TestDatabase } from '@framewise/testing';
 import { createTestDatabase } from '@framewise/testing';
 import { createDatabase } from './connect';
-import { migrateToLatest, migrationSetHash } from './migrate';
+import { migratedTemplate } from './migrate';
 import type { ManifestFrame } from './repositories/frames.repository';
 import type { NewVideo } from './repositories/videos.repository';
 import type { Database, Detection } from './schema';
@@ -13,20 +13,7 @@ export async function migratedDatabase(): Promise<{
   readonly database: TestDatabase;
   close(): Promise<void>;
 }> {
-  const database = await createTestDatabase({
-    template: {
-      // The hash changes with the migrations, so a long-lived server never serves a stale schema.
-      name: `db_${migrationSetHash()}`,
-      prepare: async (url) => {
-        const db = createDatabase({ url, maxConnections: 1 });
-        try {
-          await migrateToLatest(db);
-        } finally {
-          await db.destroy();
-        }
-      },
-    },
-  });
+  const database = await createTestDatabase({ template: migratedTemplate() });
   const db = createDatabase({ url: database.url, maxConnections: 12 });
   return {
     db,

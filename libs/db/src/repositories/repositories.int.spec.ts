@@ -56,6 +56,21 @@ describe('VideoRepository', () => {
     expect(await videos.find(newVideoId())).toBeUndefined();
   });
 
+  it('reads the statuses of several videos in one query, leaving out unknown ids', async () => {
+    const a = await videos.create(upload());
+    const b = await videos.create(upload());
+    await videos.transition(b.id, 'canceled');
+    const unknown = newVideoId();
+    const statuses = await videos.statuses([a.id, b.id, a.id, unknown]);
+    expect([...statuses.entries()].sort()).toEqual(
+      [
+        [a.id, 'uploaded'],
+        [b.id, 'canceled'],
+      ].sort(),
+    );
+    expect((await videos.statuses([])).size).toBe(0);
+  });
+
   it('rejects a video sampled both by rate and every Nth frame', async () => {
     await expect(
       sql`INSERT INTO videos (id, original_filename, content_type, size_bytes, storage_key,

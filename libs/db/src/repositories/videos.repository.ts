@@ -228,6 +228,22 @@ export class VideoRepository {
   }
 
   /**
+   * The status of each of `ids` that exists, in one query (a worker checks the distinct videos
+   * of a batch for cancellation). Ids without a video are absent from the map.
+   */
+  async statuses(ids: readonly string[]): Promise<Map<string, VideoStatus>> {
+    const found = new Map<string, VideoStatus>();
+    if (ids.length === 0) return found;
+    const rows = await this.db
+      .selectFrom('videos')
+      .select(['id', 'status'])
+      .where('id', 'in', [...new Set(ids)])
+      .execute();
+    for (const row of rows) found.set(row.id, row.status);
+    return found;
+  }
+
+  /**
    * Deletes the video and, by cascade, its manifest, results and failures, in one statement.
    * Returns whether there was such a video. Stored objects are the caller's to delete.
    */

@@ -1,0 +1,34 @@
+import { duration, fragments, int, list, text, z } from '@framewise/config';
+import { databaseConfig } from '@framewise/db';
+
+/**
+ * Every variable the worker reads (parsed once, in main.ts). See README.md for what each
+ * does; the queue settings must match the producers' and the reaper's.
+ */
+export const workerConfigSchema = z.object({
+  ...fragments.logging,
+  ...fragments.redis,
+  ...fragments.ops,
+  ...fragments.storage,
+  ...databaseConfig,
+  /** Prefix of every Redis key (queues and events); the same for every process of a deployment. */
+  REDIS_KEY_PREFIX: text({ default: 'fw:' }),
+  /** Deliveries (failures and reclaims) before a frame job is dead-lettered; same as the reaper's. */
+  QUEUE_MAX_DELIVERIES: int({ min: 1, max: 100, default: 5 }),
+  /** The ONNX model file (Ultralytics YOLOv8 / YOLO11 export). */
+  WORKER_MODEL_PATH: text(),
+  /** Execution providers in order of preference; CPU is always the last resort. */
+  WORKER_PROVIDERS: list({ default: ['cpu'] }),
+  /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
+  WORKER_THREADS: int({ min: 1, max: 256 }).optional(),
+  /** Most frame jobs per claim / results statement / ack (also the dynamic-batch size). */
+  WORKER_BATCH_MAX: int({ min: 1, max: 256, default: 8 }),
+  /** Stable consumer id (a pod name) so a restart recovers its own jobs; default host-pid-random. */
+  WORKER_CONSUMER_ID: text().optional(),
+  /** The reaper reclaims this worker's jobs when its heartbeat is older than this. */
+  WORKER_HEARTBEAT_TTL: duration({ default: '15s', min: '1s' }),
+  /** SIGTERM: how long to finish the batches in hand before handing them back. */
+  WORKER_SHUTDOWN_DEADLINE: duration({ default: '20s' }),
+});
+
+export type WorkerConfig = z.output<typeof workerConfigSchema>;

@@ -1,0 +1,186 @@
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Database } from '@framewise/db';
+import { ResultRepository, VideoRepository } from '@framewise/db';
+import { OnnxYoloDetector } from '@framewise/detector';
+import { createMetricsRegistry, createLogger } from '@framewise/observability';
+import { QueueAdmin, QueueConsumer } from '@framewise/queue';
+import { LocalVolumeStorage } from '@framewise/storage';
+import { deleteKeysWithPrefix, sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
+import { framesPrefix } from '@framewise/contracts';
+import { FrameReader } from '../frames/frame-reader';
+import { WorkerMetrics } from '../metrics/worker-metrics';
+import {
+  exactlyOnce,
+  expectedBox,
+  frameOutcomes,
+  migratedDatabase,
+  seedVideo,
+  testQueue,
+  waitFor,
+  workspace,
+} from '../testing/pipeline.spec-helper';
+import { DetectionWorker } from './detection-worker';
+
+let db: Kysely<Database>;
+let closeDb: () => Promise<void>;
+let redis: Redis;
+let space: Awaited<ReturnType<typeof workspace>>;
+let detector: OnnxYoloDetector;
+let storage: LocalVolumeStorage;
+const logger = createLogger({ service: 'worker-test', level: 'silent' });
+
+beforeAll(async () => {
+  ({ db, close: closeDb } = await migratedDatabase());
+  redis = new Redis(sharedInfra().redisUrl);
+  space = await workspace();
+  storage = new LocalVolumeStorage({ root: space.storageRoot });
+  detector = await OnnxYoloDetector.load({ model: { path: space.modelPath }, maxBatch: 4 });
+});
+
+afterAll(async () => {
+  await detector.close();
+  redis.disconnect();
+  await closeDb();
+  await space.remove();
+});
+
+function iou(a: readonly number[], b: readonly number[]): number {
+  const [ax1 = 0, ay1 = 0, ax2 = 0, ay2 = 0] = a;
+  const [bx1 = 0, by1 = 0, bx2 = 0, by2 = 0] = b;
+  const w = Math.max(0, Math.min(ax2, bx2) - Math.max(ax1, bx1));
+  const h = Math.max(0, Math.min(ay2, by2) - Math.max(ay1, by1));
+  const inter = w * h;
+  return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter);
+}
+
+/** A worker on a fresh queue prefix, as main.ts wires it. */
+function makeWorker(prefix: string, batchSize = 4) {
+  const queue = testQueue(prefix);
+  const metrics = new WorkerMetrics(
+    createMetricsRegistry({ service: 'worker-test', processMetrics: false }),
+  );
+  const consumer = new QueueConsumer(queue, redis, { prefetch: batchSize * 4 });
+  const worker = new DetectionWorker(
+    consumer,
+    detector,
+    new FrameReader(storage),
+    new VideoRepository(db),
+    new ResultRepository(db),
+    metrics,
+    logger,
+    { batchSize, workerId: consumer.id, blockTimeoutMs: 200, retry: { baseMs: 20, maxMs: 200 } },
+  );
+  return { queue, metrics, worker, admin: new QueueAdmin(queue, redis) };
+}
+
+describe('DetectionWorker', () => {
+  it('takes frame jobs to result rows: claim, read, detect, one write per batch, ack', async () => {
+    const prefix = uniqueKeyPrefix();
+    const { queue, metrics, worker, admin } = makeWorker(prefix);
+    const a = await seedVideo({ db, storage, queue, redis, frames: 9 });
+    const b = await seedVideo({ db, storage, queue, redis, frames: 6 });
+    await worker.start();
+    try {
+      await waitFor('every frame detected', async () => {
+        const all = [
+          ...(await frameOutcomes(db, a.videoId)),
+          ...(await frameOutcomes(db, b.videoId)),
+        ];
+        return exactlyOnce(all);
+      });
+      await waitFor('every job acked', async () => {
+        const d = await admin.depths();
+        return d.pending + d.processing + d.delayed === 0;
+      });
+    } finally {
+      expect((await worker.close({ deadlineMs: 5000 })).drained).toBe(true);
+    }
+    const rows = await db
+      .selectFrom('frame_results')
+      .selectAll()
+      .where('video_id', 'in', [a.videoId, b.videoId])
+      .execute();
+    expect(rows).toHaveLength(15);
+    for (const row of rows) {
+      expect(row.model).toBe('red-square@1');
+      expect(row.detections).toHaveLength(1);
+      const [d] = row.detections;
+      expect(d).toMatchObject({ class: 'red_square', classId: 0, score: 1 });
+      expect(iou(d?.box ?? [], expectedBox(row.frame_index))).toBeGreaterThan(0.9);
+      expect(row.class_counts).toEqual({ red_square: 1 });
+    }
+    expect((await admin.depths()).dead).toBe(0);
+    expect((await metrics.framesDetected.get()).values[0]?.value).toBe(15);
+    await deleteKeysWithPrefix(redis, prefix);
+  });
+
+  it('records a corrupt or missing frame as failed and dead-letters it; the rest completes', async () => {
+    const prefix = uniqueKeyPrefix();
+    const { queue, worker, admin } = makeWorker(prefix);
+    const v = await seedVideo({ db, storage, queue, redis, frames: 8, corrupt: [2], missing: [5] });
+    await worker.start();
+    try {
+      await waitFor('every frame settled', async () =>
+        exactlyOnce(await frameOutcomes(db, v.videoId)),
+      );
+      await waitFor('queue empty', async () => {
+        const d = await admin.depths();
+        return d.pending + d.processing + d.delayed === 0;
+      });
+    } finally {
+      await worker.close({ deadlineMs: 5000 });
+    }
+    const outcomes = await frameOutcomes(db, v.videoId);
+    expect(outcomes.filter((o) => o.failures === 1).map((o) => o.frameIndex)).toEqual([2, 5]);
+    const failures = await db
+      .selectFrom('frame_failures')
+      .select(['frame_index', 'error_code'])
+      .where('video_id', '=', v.videoId)
+      .orderBy('frame_index')
+      .execute();
+    expect(failures).toEqual([
+      { frame_index: 2, error_code: 'frame_corrupt' },
+      { frame_index: 5, error_code: 'frame_missing' },
+    ]);
+    const dead = await admin.listDead({ limit: 10 });
+    expect(dead).toHaveLength(2);
+    expect(dead.every((d) => d.permanent)).toBe(true);
+    expect((await new VideoRepository(db).findFinishable()).map((f) => f.videoId)).toContain(
+      v.videoId,
+    );
+    await deleteKeysWithPrefix(redis, prefix);
+  });
+
+  it('drops jobs of a video canceled during detection: no failures, nothing twice', async () => {
+    const prefix = uniqueKeyPrefix();
+    const { queue, worker, admin } = makeWorker(prefix, 2);
+    const canceled = await seedVideo({ db, storage, queue, redis, frames: 40 });
+    const kept = await seedVideo({ db, storage, queue, redis, frames: 10 });
+    const videos = new VideoRepository(db);
+    await worker.start();
+    try {
+      await waitFor('detection under way', async () =>
+        (await frameOutcomes(db, canceled.videoId)).some((o) => o.results > 0),
+      );
+      // What the API does on cancel: status, pending jobs, files.
+      await videos.transition(canceled.videoId, 'canceled');
+      await admin.removePendingGroup(canceled.videoId);
+      await storage.deleteByPrefix(framesPrefix(canceled.videoId));
+      await waitFor('kept video detected', async () =>
+        exactlyOnce(await frameOutcomes(db, kept.videoId)),
+      );
+      await waitFor('queue empty', async () => {
+        const d = await admin.depths();
+        return d.pending + d.processing + d.delayed === 0;
+      });
+    } finally {
+      await worker.close({ deadlineMs: 5000 });
+    }
+    const outcomes = await frameOutcomes(db, canceled.videoId);
+    expect(outcomes.every((o) => o.failures === 0 && o.results <= 1)).toBe(true);
+    expect(outcomes.some((o) => o.results === 0)).toBe(true); // it really was canceled mid-way
+    expect((await admin.depths()).dead).toBe(0);
+    await deleteKeysWithPrefix(redis, prefix);
+  });
+});

@@ -1,0 +1,178 @@
+// The detection worker process: parses its configuration once, builds the dependency graph,
+// loads and warms the model before reporting ready, and stops gracefully on SIGTERM.
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { loadConfig } from '@framewise/config';
+import { frameQueue } from '@framewise/contracts';
+import { ResultRepository, VideoRepository, createDatabase, prepareSchema } from '@framewise/db';
+import type { Detector, ExecutionProviderName } from '@framewise/detector';
+import { OnnxYoloDetector, setOnnxRuntimeLogLevel } from '@framewise/detector';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startOpsServer,
+  withContext,
+} from '@framewise/observability';
+import { QueueConsumer, checkRedisDurability } from '@framewise/queue';
+import { createVideoStorage } from '@framewise/storage';
+import { workerConfigSchema } from './config';
+import { claimBatchSize } from './detection/batch-size';
+import { DetectionWorker } from './detection/detection-worker';
+import { SimulatedDetector } from './detection/simulated-detector';
+import { FrameReader } from './frames/frame-reader';
+import { WorkerMetrics } from './metrics/worker-metrics';
+
+const PROVIDERS = new Set<string>(['cuda', 'tensorrt', 'cpu']);
+
+async function main(): Promise<void> {
+  // Bench-only flag: a fixed-latency SIMULATED detector instead of the model (see README).
+  const { values: flags } = parseArgs({
+    options: { 'simulated-detector-ms': { type: 'string' } },
+    strict: true,
+  });
+  const config = loadConfig(workerConfigSchema, process.env, { service: 'worker' });
+  const logger = createLogger({
+    service: 'worker',
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+  });
+  const registry = createMetricsRegistry({ service: 'worker' });
+  const metrics = new WorkerMetrics(registry);
+  let ready = false;
+
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  redis.on('error', (error: unknown) => {
+    logger.warn({ err: error }, 'redis connection error');
+  });
+  await checkRedisDurability(redis, {
+    logger,
+    onUnsafe: config.REDIS_REQUIRE_DURABILITY ? 'refuse' : 'warn',
+  });
+  const db = createDatabase({ url: config.DATABASE_URL, maxConnections: config.DATABASE_POOL_MAX });
+  await prepareSchema(db, { migrate: config.DATABASE_MIGRATE_ON_START });
+  const storage = createVideoStorage(config, { service: 'worker' });
+
+  let detector: Detector;
+  const simulatedMs = flags['simulated-detector-ms'];
+  if (simulatedMs !== undefined) {
+    detector = new SimulatedDetector(Number(simulatedMs), config.WORKER_BATCH_MAX);
+    logger.warn(
+      { latencyMs: Number(simulatedMs) },
+      'SIMULATED detector (benchmark only): no model runs',
+    );
+  } else {
+    setOnnxRuntimeLogLevel('fatal');
+    const providers = config.WORKER_PROVIDERS.filter((p): p is ExecutionProviderName =>
+      PROVIDERS.has(p),
+    );
+    detector = await OnnxYoloDetector.load({
+      model: { path: config.WORKER_MODEL_PATH },
+      executionProviders: providers,
+      ...(config.WORKER_THREADS === undefined ? {} : { intraOpThreads: config.WORKER_THREADS }),
+      maxBatch: config.WORKER_BATCH_MAX,
+      logger: withContext(logger, { component: 'detector' }),
+    });
+  }
+  metrics.provider.set({ provider: detector.model.provider }, 1);
+
+  const queue = frameQueue({
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    maxDeliveries: config.QUEUE_MAX_DELIVERIES,
+  });
+  const batchSize = claimBatchSize(detector.model, config.WORKER_BATCH_MAX);
+  const consumer = new QueueConsumer(queue, redis, {
+    ...(config.WORKER_CONSUMER_ID === undefined ? {} : { consumerId: config.WORKER_CONSUMER_ID }),
+    // A batch being read, one being inferred and up to two being written.
+    prefetch: batchSize * 4,
+    heartbeatTtlMs: config.WORKER_HEARTBEAT_TTL,
+    logger: withContext(logger, { component: 'queue' }),
+    onEvent: (event) => {
+      metrics.recordQueueEvent(event);
+    },
+  });
+  const workerLogger = withContext(logger, { component: 'detection', consumerId: consumer.id });
+  const worker = new DetectionWorker(
+    consumer,
+    detector,
+    new FrameReader(storage),
+    new VideoRepository(db),
+    new ResultRepository(db),
+    metrics,
+    workerLogger,
+    { batchSize, workerId: consumer.id },
+  );
+
+  const ops = await startOpsServer({
+    registry,
+    port: config.OPS_PORT,
+    host: config.OPS_HOST,
+    checks: [
+      {
+        name: 'model',
+        check: () => (ready ? Promise.resolve() : Promise.reject(new Error('model not warm yet'))),
+      },
+      {
+        name: 'redis',
+        check: async () => {
+          await redis.ping();
+        },
+      },
+      {
+        name: 'postgres',
+        check: async () => {
+          await db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+        },
+      },
+      { name: 'storage', check: () => storage.checkReady() },
+    ],
+  });
+
+  await worker.start();
+  // OnnxYoloDetector.load warmed the model up: ready means "claims and detects now".
+  ready = true;
+  logger.info(
+    { consumerId: consumer.id, batchSize, provider: detector.model.provider, ops: ops.url },
+    'worker ready',
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    logger.info({ signal }, 'stopping: finishing the batches in hand');
+    const steps: [string, () => Promise<unknown>][] = [
+      [
+        'worker',
+        async () => {
+          const report = await worker.close({ deadlineMs: config.WORKER_SHUTDOWN_DEADLINE });
+          logger.info(report, 'worker closed');
+        },
+      ],
+      ['detector', () => detector.close()],
+      ['ops server', () => ops.close()],
+      ['database', () => db.destroy()],
+      ['redis', () => redis.quit()],
+    ];
+    // Each step guarded: one failure must not skip closing the rest.
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        logger.warn({ err: error, step: name }, 'shutdown step failed');
+      }
+    }
+    logger.info('stopped');
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  // Start-up failures (bad config, unreachable dependency, bad model) end the process.
+  process.stderr.write(
+    `worker failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  // Exit outright: connections opened before the failure would otherwise keep it alive.
+  process.exit(1);
+});

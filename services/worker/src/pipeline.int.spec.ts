@@ -1,0 +1,196 @@
+/**
+ * The worker and the reaper as real processes against real Redis, Postgres, storage and
+ * onnxruntime (the red-square model), through the failures they must survive. Each test ends
+ * with every manifest frame having exactly one result or one recorded failure, and the video
+ * finalized.
+ */
+import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Database } from '@framewise/db';
+import { VideoRepository } from '@framewise/db';
+import { LocalVolumeStorage } from '@framewise/storage';
+import type { PostgresServer, RedisServer } from '@framewise/testing';
+import { sharedInfra, startPostgres, startRedis, uniqueKeyPrefix } from '@framewise/testing';
+import type { ServiceProcess } from './testing/processes.spec-helper';
+import { startService } from './testing/processes.spec-helper';
+import {
+  exactlyOnce,
+  frameOutcomes,
+  migratedDatabase,
+  seedVideo,
+  testQueue,
+  waitFor,
+  workspace,
+} from './testing/pipeline.spec-helper';
+
+jest.setTimeout(120_000);
+
+let space: Awaited<ReturnType<typeof workspace>>;
+let storage: LocalVolumeStorage;
+const running: ServiceProcess[] = [];
+
+beforeAll(async () => {
+  space = await workspace();
+  storage = new LocalVolumeStorage({ root: space.storageRoot });
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((p) => p.kill()));
+});
+
+afterAll(async () => {
+  await space.remove();
+});
+
+function env(redisUrl: string, databaseUrl: string, prefix: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    REDIS_URL: redisUrl,
+    DATABASE_URL: databaseUrl,
+    REDIS_KEY_PREFIX: prefix,
+    STORAGE_BACKEND: 'local',
+    STORAGE_LOCAL_ROOT: space.storageRoot,
+    WORKER_MODEL_PATH: space.modelPath,
+    WORKER_BATCH_MAX: '4',
+    WORKER_THREADS: '1',
+    WORKER_HEARTBEAT_TTL: '1s',
+    WORKER_SHUTDOWN_DEADLINE: '5s',
+    REAPER_RECLAIM_INTERVAL: '200ms',
+    REAPER_FINALIZE_INTERVAL: '200ms',
+    REAPER_RECONCILE_INTERVAL: '500ms',
+    REAPER_RECONCILE_GRACE: '1s',
+  };
+}
+
+function start(service: 'worker' | 'reaper', vars: Record<string, string>): ServiceProcess {
+  const p = startService(service, vars);
+  running.push(p);
+  return p;
+}
+
+/** Waits until the video is finalized with every frame settled exactly once. */
+async function expectFinished(
+  db: Kysely<Database>,
+  videoId: string,
+  logs: () => string,
+): Promise<void> {
+  try {
+    await waitFor(
+      'the video to be finalized',
+      async () => (await new VideoRepository(db).get(videoId)).status.startsWith('completed'),
+      90_000,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${logs()}`);
+  }
+  expect(exactlyOnce(await frameOutcomes(db, videoId))).toBe(true);
+}
+
+/** What a scenario gets: its database, Redis client and key prefix, the service environment and a seeded 150-frame video. */
+interface Scenario {
+  readonly db: Kysely<Database>;
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly vars: Record<string, string>;
+  readonly videoId: string;
+}
+
+/** Runs `body` on a fresh database (on `serverUrl`, else the shared server) and key prefix. */
+async function scenario(
+  redisUrl: string,
+  body: (s: Scenario) => Promise<void>,
+  serverUrl?: string,
+): Promise<void> {
+  const { db, url, close } = await migratedDatabase(serverUrl);
+  const redis = new Redis(redisUrl);
+  const prefix = uniqueKeyPrefix();
+  try {
+    const queue = testQueue(prefix);
+    const video = await seedVideo({ db, storage, queue, redis, frames: 150 });
+    await body({ db, redis, prefix, vars: env(redisUrl, url, prefix), videoId: video.videoId });
+  } finally {
+    redis.disconnect();
+    await close();
+  }
+}
+
+async function someResults(db: Kysely<Database>, videoId: string, n: number): Promise<void> {
+  await waitFor(
+    `${n} results`,
+    async () => (await frameOutcomes(db, videoId)).filter((o) => o.results > 0).length >= n,
+    60_000,
+  );
+}
+
+it('loses nothing when a worker is SIGKILLed mid-batch: the reaper brings its jobs back', async () => {
+  await scenario(sharedInfra().redisUrl, async ({ db, vars, videoId }) => {
+    const first = start('worker', vars);
+    await someResults(db, videoId, 8);
+    await first.kill();
+    // Its processing list still holds claimed jobs (the kill came mid-batch).
+    start('reaper', vars);
+    const second = start('worker', vars);
+    await expectFinished(db, videoId, () => second.output.join(''));
+    expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+  });
+});
+
+describe('with a private Redis', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis({ appendfsync: 'always' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('loses no frame when Redis loses all its data mid-run (FLUSHALL): the reconciler re-enqueues', async () => {
+    await scenario(server.url, async ({ db, redis, vars, videoId }) => {
+      start('reaper', vars);
+      const worker = start('worker', vars);
+      await someResults(db, videoId, 8);
+      await redis.flushall();
+      await expectFinished(db, videoId, () => worker.output.join(''));
+      expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+    });
+  });
+});
+
+describe('with a private Postgres', () => {
+  let server: PostgresServer;
+  beforeAll(async () => {
+    server = await startPostgres();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it('loses and duplicates nothing when Postgres restarts mid-run', async () => {
+    await scenario(
+      sharedInfra().redisUrl,
+      async ({ db, vars, videoId }) => {
+        start('reaper', vars);
+        const worker = start('worker', vars);
+        await someResults(db, videoId, 8);
+        await server.restart();
+        await expectFinished(db, videoId, () => worker.output.join(''));
+        expect(worker.child.exitCode).toBeNull(); // it rode out the outage
+      },
+      server.databaseUrl('postgres'),
+    );
+  });
+});
+
+it('finishes the batch in hand on SIGTERM and exits 0', async () => {
+  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
+    const worker = start('worker', vars);
+    await someResults(db, videoId, 8);
+    expect(await worker.terminate()).toBe(0);
+    // Nothing left claimed: what was not finished went back to pending.
+    expect(await redis.keys(`${prefix}{frames}:processing:*`)).toEqual([]);
+    start('worker', vars);
+    start('reaper', vars);
+    await expectFinished(db, videoId, () => worker.output.join(''));
+  });
+});
