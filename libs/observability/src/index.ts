@@ -20,3 +20,5 @@ export { opsRoutes, runReadinessChecks } from './health';
 export type { ReadinessCheck, CheckResult, ReadinessReport, OpsRoutesOptions } from './health';
 export { startOpsServer } from './ops-server';
 export type { OpsServer } from './ops-server';
+export { onShutdown, runMain } from './lifecycle';
+export type { ShutdownStep, SignalSource } from './lifecycle';

@@ -13,6 +13,8 @@ import {
 import {
   createLogger,
   createMetricsRegistry,
+  onShutdown,
+  runMain,
   startOpsServer,
   withContext,
 } from '@framewise/observability';
@@ -146,34 +148,12 @@ async function main(): Promise<void> {
   for (const loop of loops) loop.start();
   logger.info({ ops: ops.url }, 'reaper ready');
 
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping: letting passes in progress end');
-    const steps: [string, () => Promise<unknown>][] = [
-      ['loops', () => Promise.all(loops.map((l) => l.stop()))],
-      ['ops server', () => ops.close()],
-      ['database', () => db.destroy()],
-      ['redis', () => redis.quit()],
-    ];
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (error) {
-        logger.warn({ err: error, step: name }, 'shutdown step failed');
-      }
-    }
-    logger.info('stopped');
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  onShutdown(logger, 'stopping: letting passes in progress end', [
+    { name: 'loops', close: () => Promise.all(loops.map((l) => l.stop())) },
+    { name: 'ops server', close: () => ops.close() },
+    { name: 'database', close: () => db.destroy() },
+    { name: 'redis', close: () => redis.quit() },
+  ]);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(
-    `reaper failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  // Exit outright: connections opened before the failure would otherwise keep it alive.
-  process.exit(1);
-});
+runMain('reaper', main);

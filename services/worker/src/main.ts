@@ -10,6 +10,8 @@ import { OnnxYoloDetector, setOnnxRuntimeLogLevel } from '@framewise/detector';
 import {
   createLogger,
   createMetricsRegistry,
+  onShutdown,
+  runMain,
   startOpsServer,
   withContext,
 } from '@framewise/observability';
@@ -135,44 +137,25 @@ async function main(): Promise<void> {
     'worker ready',
   );
 
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    ready = false;
-    logger.info({ signal }, 'stopping: finishing the batches in hand');
-    const steps: [string, () => Promise<unknown>][] = [
-      [
-        'worker',
-        async () => {
-          const report = await worker.close({ deadlineMs: config.WORKER_SHUTDOWN_DEADLINE });
-          logger.info(report, 'worker closed');
-        },
-      ],
-      ['detector', () => detector.close()],
-      ['ops server', () => ops.close()],
-      ['database', () => db.destroy()],
-      ['redis', () => redis.quit()],
-    ];
-    // Each step guarded: one failure must not skip closing the rest.
-    for (const [name, step] of steps) {
-      try {
-        await step();
-      } catch (error) {
-        logger.warn({ err: error, step: name }, 'shutdown step failed');
-      }
-    }
-    logger.info('stopped');
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  onShutdown(logger, 'stopping: finishing the batches in hand', [
+    {
+      name: 'readiness',
+      close: () => {
+        ready = false;
+      },
+    },
+    {
+      name: 'worker',
+      close: async () => {
+        const report = await worker.close({ deadlineMs: config.WORKER_SHUTDOWN_DEADLINE });
+        logger.info(report, 'worker closed');
+      },
+    },
+    { name: 'detector', close: () => detector.close() },
+    { name: 'ops server', close: () => ops.close() },
+    { name: 'database', close: () => db.destroy() },
+    { name: 'redis', close: () => redis.quit() },
+  ]);
 }
 
-main().catch((error: unknown) => {
-  // Start-up failures (bad config, unreachable dependency, bad model) end the process.
-  process.stderr.write(
-    `worker failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  // Exit outright: connections opened before the failure would otherwise keep it alive.
-  process.exit(1);
-});
+runMain('worker', main);

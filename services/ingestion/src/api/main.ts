@@ -4,13 +4,12 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '@framewise/config';
 import { frameQueue, videoQueue } from '@framewise/contracts';
 import { ResultRepository, VideoRepository, createDatabase, prepareSchema } from '@framewise/db';
-import { createLogger, createMetricsRegistry } from '@framewise/observability';
+import { createLogger, createMetricsRegistry, onShutdown, runMain } from '@framewise/observability';
 import { QueueAdmin, QueueProducer, checkRedisDurability } from '@framewise/queue';
 import { createVideoStorage } from '@framewise/storage';
 import { ApiKeyStore } from '../auth/api-keys';
 import { apiGuard } from '../auth/guard';
 import { apiConfigSchema } from '../config';
-import { onShutdown, runMain } from '../shutdown';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { parseSampling } from '../media/sampling';
 import { createApp } from './http/app';
@@ -149,4 +148,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-runMain(main);
+runMain('api', main);

@@ -4,7 +4,13 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '@framewise/config';
 import { frameQueue, videoQueue } from '@framewise/contracts';
 import { FrameRepository, VideoRepository, createDatabase, prepareSchema } from '@framewise/db';
-import { createLogger, createMetricsRegistry, startOpsServer } from '@framewise/observability';
+import {
+  createLogger,
+  createMetricsRegistry,
+  onShutdown,
+  runMain,
+  startOpsServer,
+} from '@framewise/observability';
 import {
   QueueAdmin,
   QueueConsumer,
@@ -14,7 +20,6 @@ import {
 } from '@framewise/queue';
 import { createVideoStorage } from '@framewise/storage';
 import { extractorConfigSchema } from '../config';
-import { onShutdown, runMain } from '../shutdown';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { FrameExtractor } from './frame-extractor';
 import { createExtractorMetrics } from './metrics';
@@ -111,4 +116,4 @@ async function main(): Promise<void> {
   ]);
 }
 
-runMain(main);
+runMain('extractor', main);
