@@ -1,18 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
 import { onShutdown } from './lifecycle';
+import { captureLogLines } from './log-capture.spec-helper';
 import { createLogger } from './logger';
 
 function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      callback();
-    },
-  });
+  const { lines, destination } = captureLogLines();
   return { lines, logger: createLogger({ service: 'test', destination }) };
 }
 

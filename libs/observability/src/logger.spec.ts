@@ -1,18 +1,5 @@
-import { Writable } from 'node:stream';
+import { captureLogLines as capture } from './log-capture.spec-helper';
 import { createLogger, withContext } from './logger';
-
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      callback();
-    },
-  });
-  return { lines, destination };
-}
 
 describe('createLogger', () => {
   it('writes JSON lines bound to the service, with ISO time and a level label', () => {
