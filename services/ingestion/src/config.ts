@@ -41,6 +41,14 @@ export const apiConfigSchema = z.object({
   AUTH_DISABLED: bool({ default: false }),
   /** Requests per API key per minute (0: no limit). */
   RATE_LIMIT_PER_MINUTE: int({ min: 0, default: 600 }),
+  /** Upload quota per API key: bytes accepted per UPLOAD_QUOTA_PERIOD (0: no limit). */
+  UPLOAD_QUOTA_BYTES: int({ min: 0, default: 0 }),
+  /** Upload quota per API key: videos accepted per UPLOAD_QUOTA_PERIOD (0: no limit). */
+  UPLOAD_QUOTA_VIDEOS: int({ min: 0, default: 0 }),
+  /** The quota period: fixed windows aligned to multiples of it since the epoch (UTC). */
+  UPLOAD_QUOTA_PERIOD: duration({ default: '24h', min: '1s' }),
+  /** Uploads one API key may have in flight at once, across all replicas (0: no limit). */
+  UPLOAD_MAX_CONCURRENT_PER_KEY: int({ min: 0, default: 0 }),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL: duration({ default: '24h' }),
 });

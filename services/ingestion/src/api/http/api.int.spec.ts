@@ -2,9 +2,10 @@ import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { frameQueue, videoQueue } from '@framewise/contracts';
-import { ResultRepository, VideoRepository } from '@framewise/db';
-import { createLogger, createMetricsRegistry } from '@framewise/observability';
-import { QueueAdmin, QueueProducer } from '@framewise/queue';
+import type { Express } from 'express';
+import { ResultRepository } from '@framewise/db';
+import { QueueAdmin } from '@framewise/queue';
+import { testApp } from '../../testing/app.spec-helper';
 import {
   ffmpeg,
   makeVideo,
@@ -13,12 +14,6 @@ import {
   videoJob,
   type Infra,
 } from '../../testing/infra.spec-helper';
-import { createApiMetrics } from '../metrics';
-import { Semaphore } from '../uploads/semaphore';
-import { UploadService } from '../uploads/upload-service';
-import { CancelService } from '../videos/cancel-service';
-import { EventHub } from '../videos/event-hub';
-import { createApp } from './app';
 
 const LIMIT = 2 * 1024 * 1024;
 
@@ -32,8 +27,8 @@ interface Body {
 }
 const bodyOf = (res: request.Response): Body => res.body as Body;
 let infra: Infra;
-let app: ReturnType<typeof createApp>;
-let events: EventHub;
+let app: Express;
+let closeApp: () => Promise<void>;
 let tmpDir: string;
 let videoFile: string;
 const queues = () => ({
@@ -49,49 +44,12 @@ beforeAll(async () => {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(tmpDir);
   videoFile = await makeVideo(join(infra.workDir, 'clip.mp4'), { seconds: 1, fps: 10 });
-  const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
-  const metrics = createApiMetrics(registry);
-  const videos = new VideoRepository(infra.db);
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  events = new EventHub(infra.redis.duplicate(), infra.keyPrefix);
-  app = createApp({
-    logger,
-    registry,
-    checks: [],
-    videos,
-    results: new ResultRepository(infra.db),
-    storage: infra.storage,
-    uploads: new UploadService(
-      videos,
-      infra.storage,
-      new QueueProducer(videoQueue({ keyPrefix: infra.keyPrefix }), infra.redis),
-      infra.redis,
-      new Semaphore(4),
-      metrics,
-      logger,
-      {
-        ffprobe: 'ffprobe',
-        keyPrefix: infra.keyPrefix,
-        maxDurationS: 600,
-        maxDimension: 4096,
-        idempotencyTtlMs: 60_000,
-      },
-    ),
-    cancels: new CancelService(videos, infra.storage, queues(), infra.redis, infra.keyPrefix),
-    events,
-    metrics,
-    options: {
-      maxUploadBytes: LIMIT,
-      tmpDir,
-      sampling: { maxFps: 60, maxEveryNth: 1000 },
-      defaultSampling: 'fps:5',
-      models: ['yolov8n@1', 'yolov8s@2'],
-      ssePollMs: 200,
-    },
-  });
+  const built = testApp(infra, { tmpDir, maxUploadBytes: LIMIT });
+  app = built.app;
+  closeApp = built.close;
 });
 afterAll(async () => {
-  await events.close();
+  await closeApp();
   await infra.close();
 });
 

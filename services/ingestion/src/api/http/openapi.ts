@@ -136,7 +136,7 @@ export function openApiDocument(): Record<string, unknown> {
               description: 'accepted',
               content: { 'application/json': { schema: json(Video) } },
             },
-            ...problems(400, 401, 409, 413, 415, 422, 429),
+            ...problems(400, 401, 403, 409, 413, 415, 422, 429),
           },
         },
         get: {
