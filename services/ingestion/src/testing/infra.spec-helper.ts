@@ -79,12 +79,15 @@ export async function ffmpeg(args: readonly string[]): Promise<void> {
   await run('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args]);
 }
 
-/** A small test-pattern video of known rate and length (h264 in mp4, index at the end). */
+/**
+ * A small test-pattern video of known rate and length (h264 in mp4, index at the end, or at
+ * the front with `faststart`).
+ */
 export async function makeVideo(
   path: string,
-  options: { seconds?: number; fps?: number; size?: string } = {},
+  options: { seconds?: number; fps?: number; size?: string; faststart?: boolean } = {},
 ): Promise<string> {
-  const { seconds = 2, fps = 10, size = '160x120' } = options;
+  const { seconds = 2, fps = 10, size = '160x120', faststart = false } = options;
   await ffmpeg([
     '-f',
     'lavfi',
@@ -96,6 +99,7 @@ export async function makeVideo(
     'ultrafast',
     '-pix_fmt',
     'yuv420p',
+    ...(faststart ? ['-movflags', '+faststart'] : []),
     path,
   ]);
   return path;

@@ -5,6 +5,7 @@ import { frameQueue, videoQueue } from '@framewise/contracts';
 import type { Express } from 'express';
 import { ResultRepository } from '@framewise/db';
 import { QueueAdmin } from '@framewise/queue';
+import { probeVideo } from '../../media/probe';
 import { testApp } from '../../testing/app.spec-helper';
 import {
   ffmpeg,
@@ -22,6 +23,7 @@ interface Body {
   id: string;
   status: string;
   code: string;
+  detail: string;
   items: { id: string }[];
   next_cursor: string | null;
 }
@@ -221,11 +223,43 @@ describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
     await rejects((r) => r.attach('file', empty, 'empty.mp4'), 400, 'empty_file');
   });
 
-  it('truncated mp4', async () => {
+  it('truncated mp4 (index at the end, as ffmpeg writes by default)', async () => {
     const cut = join(infra.workDir, 'cut.mp4');
     await writeFile(cut, await readFile(videoFile));
     await truncate(cut, 3000);
-    await rejects((r) => r.attach('file', cut, 'cut.mp4'), 422, 'undecodable_video');
+    await rejects((r) => r.attach('file', cut, 'cut.mp4'), 422, 'truncated_video');
+  });
+
+  it('truncated mp4 with its index at the front (+faststart): ffprobe passes it, the box sizes do not', async () => {
+    const whole = await makeVideo(join(infra.workDir, 'fast.mp4'), {
+      seconds: 2,
+      fps: 10,
+      faststart: true,
+    });
+    const bytes = await readFile(whole);
+    expect(bytes.toString('latin1', 36, 40)).toBe('moov'); // index right after ftyp
+    const cut = join(infra.workDir, 'fast-cut.mp4');
+    const kept = Math.floor(bytes.length * 0.6);
+    await writeFile(cut, bytes.subarray(0, kept));
+    // The gap this closes: ffprobe reads only the index and accepts the cut file.
+    expect((await probeVideo('ffprobe', cut)).ok).toBe(true);
+
+    const before = await snapshot();
+    const res = await request(app)
+      .post('/v1/videos')
+      .attach('file', cut, 'fast-cut.mp4')
+      .expect(422);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({
+      code: 'truncated_video',
+      box: 'mdat',
+      missingBytes: bytes.length - kept,
+    });
+    expect(bodyOf(res).detail).toMatch(/truncated.*upload the complete file/);
+    await expectNothingLeft(before);
+
+    // the complete file is accepted
+    await request(app).post('/v1/videos').attach('file', whole, 'fast.mp4').expect(202);
   });
 
   it('text file named .mp4', async () => {

@@ -15,6 +15,7 @@ import {
   UnsupportedMediaError,
   ValidationError,
 } from '../../errors';
+import { findTruncatedBox } from '../../media/isobmff';
 import { probeVideo } from '../../media/probe';
 import { ACCEPTED_EXTENSIONS, EXTENSIONS, SNIFF_BYTES, sniffContainer } from '../../media/sniff';
 import type { ApiMetrics } from '../metrics';
@@ -168,6 +169,17 @@ export class UploadService {
         'unsupported_content',
         `the file's content is not a video container matching ".${extension}"`,
       );
+    }
+    if (family === 'isobmff') {
+      // ffprobe reads only the index: a file cut short after its index would pass it.
+      const cut = await findTruncatedBox(file.path);
+      if (cut) {
+        throw new UnprocessableVideoError(
+          'truncated_video',
+          `the file is truncated: its "${cut.type}" box at byte ${cut.offset} declares ${cut.declaredBytes} bytes, but the file ends ${cut.missingBytes} bytes short of that (${cut.fileBytes} bytes received); upload the complete file`,
+          { box: cut.type, declaredBytes: cut.declaredBytes, missingBytes: cut.missingBytes },
+        );
+      }
     }
     const outcome = await this.probeSlots.run(() => probeVideo(this.options.ffprobe, file.path));
     if (!outcome.ok) {
