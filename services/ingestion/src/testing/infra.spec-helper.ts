@@ -28,6 +28,10 @@ const run = promisify(execFile);
 /** What an integration test of this service works against. */
 export interface Infra {
   readonly db: Kysely<Database>;
+  /** The test database's URL (for child processes). */
+  readonly databaseUrl: string;
+  /** The shared Redis's URL (for child processes). */
+  readonly redisUrl: string;
   readonly redis: Redis;
   readonly keyPrefix: string;
   readonly storageRoot: string;
@@ -59,6 +63,8 @@ export async function startInfra(label: string): Promise<Infra> {
   await run('mkdir', ['-p', storageRoot]);
   return {
     db,
+    databaseUrl: database.url,
+    redisUrl: sharedInfra().redisUrl,
     redis,
     keyPrefix,
     storageRoot,
