@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import type { Database } from '@framewise/db';
 import { createDatabase, migrateToLatest, migrationSetHash } from '@framewise/db';
-import { LocalVolumeStorage } from '@framewise/storage';
+import { LocalVolumeStorage, type VideoStorage } from '@framewise/storage';
 import { frameQueue, videoQueue, type FrameJob, type VideoJob } from '@framewise/contracts';
 import { FrameRepository, VideoRepository } from '@framewise/db';
 import { createLogger, createMetricsRegistry } from '@framewise/observability';
@@ -114,7 +114,7 @@ export async function makeVideo(
 /** A FrameExtractor over the test's infrastructure, with its queues under `keyPrefix`. */
 export function testExtractor(
   infra: Infra,
-  options: { keyPrefix: string; batchSize?: number; timeoutMs?: number },
+  options: { keyPrefix: string; batchSize?: number; timeoutMs?: number; storage?: VideoStorage },
 ): { extractor: FrameExtractor; frames: QueueAdmin<FrameJob> } {
   const frames = frameQueue({ keyPrefix: options.keyPrefix });
   const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
@@ -122,7 +122,7 @@ export function testExtractor(
   const extractor = new FrameExtractor(
     new VideoRepository(infra.db),
     new FrameRepository(infra.db),
-    infra.storage,
+    options.storage ?? infra.storage,
     new QueueProducer(frames, infra.redis),
     infra.redis,
     createExtractorMetrics(registry, {
