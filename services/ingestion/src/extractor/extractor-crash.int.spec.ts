@@ -11,7 +11,8 @@ import { testApp } from '../testing/app.spec-helper';
 import { makeVideo, startInfra, type Infra } from '../testing/infra.spec-helper';
 import { startProcess, type ServiceProcess } from '../testing/processes.spec-helper';
 
-jest.setTimeout(240_000);
+// Generous: on a loaded two-core machine ffmpeg, tsx start-up and the reclaim all take long.
+jest.setTimeout(360_000);
 
 let infra: Infra;
 const processes: ServiceProcess[] = [];
