@@ -209,6 +209,23 @@ describe('upload quota per API key', () => {
     await upload(built.app, b.key).expect(202);
   });
 
+  it('concurrent uploads cannot overshoot the quota: exactly the quota is accepted', async () => {
+    const built = appWith({ ...NO_QUOTA, videosPerPeriod: 3 });
+    const a = await newKey('race');
+    const before = await snapshot();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => upload(built.app, a.key)));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([202, 202, 202, 429, 429, 429, 429, 429, 429, 429]);
+    for (const r of responses.filter((x) => x.status === 429)) {
+      expect(bodyOf(r).code).toBe('upload_quota_exceeded');
+    }
+    const after = await snapshot();
+    expect(after.videos - before.videos).toBe(3);
+    expect(after.objects - before.objects).toBe(3);
+    expect(after.jobs - before.jobs).toBe(3);
+    expect(await built.quota.usage(a.id)).toMatchObject({ videos: 3, bytes: 3 * videoBytes });
+  });
+
   it('counts bytes per period: an upload that does not fit in what is left is refused, nothing stored', async () => {
     const built = appWith({ ...NO_QUOTA, bytesPerPeriod: Math.floor(videoBytes * 1.5) });
     const a = await newKey('bytes-a');
