@@ -14,7 +14,7 @@ import { ApiKeyStore } from '../../auth/api-keys';
 import { apiGuard } from '../../auth/guard';
 import { NO_QUOTA, testApp, type TestApp } from '../../testing/app.spec-helper';
 import { makeVideo, startInfra, type Infra } from '../../testing/infra.spec-helper';
-import type { UploadQuotaLimits } from './upload-quota';
+import { UploadQuota, type UploadQuotaLimits } from './upload-quota';
 
 interface Body {
   id: string;
@@ -278,6 +278,24 @@ describe('upload quota per API key', () => {
     }
     await upload(two.app, a.key).expect(202);
     expect((await one.quota.usage(a.id)).inflight).toBe(0);
+  });
+
+  it('keeps the slot of an upload that runs far longer than the lease', async () => {
+    const leaseMs = 300;
+    const quota = new UploadQuota(
+      infra.redis,
+      infra.keyPrefix,
+      { ...NO_QUOTA, maxConcurrent: 1 },
+      leaseMs,
+    );
+    const ticket = await quota.admit('long-upload', undefined);
+    await new Promise((r) => setTimeout(r, leaseMs * 4));
+    expect((await quota.usage('long-upload')).inflight).toBe(1);
+    await expect(quota.admit('long-upload', undefined)).rejects.toMatchObject({
+      code: 'too_many_concurrent_uploads',
+    });
+    await ticket.release();
+    await (await quota.admit('long-upload', undefined)).release();
   });
 
   it('ignores the slots of a crashed replica once their lease has expired', async () => {

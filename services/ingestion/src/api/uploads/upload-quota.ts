@@ -170,9 +170,13 @@ export class UploadQuota {
       maxConcurrent > 0
         ? setInterval(
             () => {
+              // The set's own lifetime too: an upload may outlast every other admit of the key.
               void this.redis
+                .multi()
                 .zadd(inflightKey, 'XX', Date.now() + this.leaseMs, token)
-                .catch(() => 0);
+                .pexpire(inflightKey, this.leaseMs * 2)
+                .exec()
+                .catch(() => null);
             },
             Math.max(1, Math.floor(this.leaseMs / 3)),
           )
