@@ -36,6 +36,7 @@ import { startPostgres, startRedis } from '@framewise/testing';
 import { createApp } from '../services/ingestion/src/api/http/app';
 import { createApiMetrics } from '../services/ingestion/src/api/metrics';
 import { Semaphore } from '../services/ingestion/src/api/uploads/semaphore';
+import { UploadQuota } from '../services/ingestion/src/api/uploads/upload-quota';
 import { UploadService } from '../services/ingestion/src/api/uploads/upload-service';
 import { CancelService } from '../services/ingestion/src/api/videos/cancel-service';
 import { EventHub } from '../services/ingestion/src/api/videos/event-hub';
@@ -213,6 +214,13 @@ async function uploadPeakRss(
     videos,
     results: new ResultRepository(db),
     storage,
+    // The default: no upload quota.
+    quota: new UploadQuota(redis, keyPrefix, {
+      bytesPerPeriod: 0,
+      videosPerPeriod: 0,
+      periodMs: 86_400_000,
+      maxConcurrent: 0,
+    }),
     uploads: new UploadService(
       videos,
       storage,

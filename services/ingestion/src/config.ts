@@ -41,6 +41,14 @@ export const apiConfigSchema = z.object({
   AUTH_DISABLED: bool({ default: false }),
   /** Requests per API key per minute (0: no limit). */
   RATE_LIMIT_PER_MINUTE: int({ min: 0, default: 600 }),
+  /** Upload quota per API key: bytes accepted per UPLOAD_QUOTA_PERIOD (0: no limit). */
+  UPLOAD_QUOTA_BYTES: int({ min: 0, default: 0 }),
+  /** Upload quota per API key: videos accepted per UPLOAD_QUOTA_PERIOD (0: no limit). */
+  UPLOAD_QUOTA_VIDEOS: int({ min: 0, default: 0 }),
+  /** The quota period: fixed windows aligned to multiples of it since the epoch (UTC). */
+  UPLOAD_QUOTA_PERIOD: duration({ default: '24h', min: '1s' }),
+  /** Uploads one API key may have in flight at once, across all replicas (0: no limit). */
+  UPLOAD_MAX_CONCURRENT_PER_KEY: int({ min: 0, default: 0 }),
   /** How long an Idempotency-Key is remembered. */
   IDEMPOTENCY_TTL: duration({ default: '24h' }),
 });
@@ -60,5 +68,12 @@ export const extractorConfigSchema = z.object({
   EXTRACT_JPEG_QUALITY: int({ min: 2, max: 31, default: 3 }),
   /** Consumer id for the video queue; a stable one (pod name) recovers its jobs at restart. */
   EXTRACTOR_CONSUMER_ID: text().optional(),
+  /** Heartbeat lifetime of an extractor: this long after a crash, its video jobs are reclaimed. */
+  EXTRACTOR_HEARTBEAT_TTL: duration({ default: '15s', min: '100ms' }),
+  /**
+   * How often each extractor returns the video jobs of dead extractors to the queue and
+   * promotes due retries (the reaper service does this for the frame queue only).
+   */
+  EXTRACTOR_REAP_INTERVAL: duration({ default: '5s', min: '10ms' }),
 });
 export type ExtractorConfig = z.output<typeof extractorConfigSchema>;

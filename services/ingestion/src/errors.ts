@@ -13,6 +13,11 @@ export abstract class IngestionError extends Error {
     super(message);
     this.name = new.target.name;
   }
+
+  /** Seconds after which a retry may succeed; sent as `Retry-After` when set. */
+  get retryAfterS(): number | undefined {
+    return undefined;
+  }
 }
 
 /** The request is malformed: bad or unknown fields, a missing file, a bad query parameter. */
@@ -53,7 +58,38 @@ export class UnauthorizedError extends IngestionError {
 /** Too many requests for this key. */
 export class RateLimitedError extends IngestionError {
   readonly status = 429;
-  constructor(readonly retryAfterS: number) {
-    super('rate_limited', `too many requests; retry in ${retryAfterS} s`, { retryAfterS });
+  constructor(private readonly retryAfterSeconds: number) {
+    super('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, {
+      retryAfterS: retryAfterSeconds,
+    });
+  }
+
+  override get retryAfterS(): number {
+    return this.retryAfterSeconds;
+  }
+}
+
+/**
+ * The API key's upload quota refuses this upload: too many uploads in flight, or the period's
+ * bytes or videos used up (429, with when to retry), or a file larger than the whole period's
+ * byte quota (403: no retry with this key can succeed).
+ */
+export class UploadQuotaError extends IngestionError {
+  readonly status: 403 | 429;
+  constructor(
+    code: 'too_many_concurrent_uploads' | 'upload_quota_exceeded' | 'upload_exceeds_quota',
+    message: string,
+    private readonly retryAfterSeconds: number | undefined,
+    details: Readonly<Record<string, unknown>>,
+  ) {
+    super(code, message, {
+      ...details,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterS: retryAfterSeconds }),
+    });
+    this.status = code === 'upload_exceeds_quota' ? 403 : 429;
+  }
+
+  override get retryAfterS(): number | undefined {
+    return this.retryAfterSeconds;
   }
 }

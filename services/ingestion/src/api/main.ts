@@ -15,6 +15,7 @@ import { parseSampling } from '../media/sampling';
 import { createApp } from './http/app';
 import { createApiMetrics } from './metrics';
 import { Semaphore } from './uploads/semaphore';
+import { UploadQuota } from './uploads/upload-quota';
 import { UploadService } from './uploads/upload-service';
 import { CancelService } from './videos/cancel-service';
 import { EventHub } from './videos/event-hub';
@@ -82,6 +83,12 @@ async function main(): Promise<void> {
     videos,
     results: new ResultRepository(db),
     storage,
+    quota: new UploadQuota(redis, config.REDIS_KEY_PREFIX, {
+      bytesPerPeriod: config.UPLOAD_QUOTA_BYTES,
+      videosPerPeriod: config.UPLOAD_QUOTA_VIDEOS,
+      periodMs: config.UPLOAD_QUOTA_PERIOD,
+      maxConcurrent: config.UPLOAD_MAX_CONCURRENT_PER_KEY,
+    }),
     uploads: new UploadService(
       videos,
       storage,

@@ -12,6 +12,15 @@ export interface GuardOptions {
   readonly keyPrefix: string;
 }
 
+/** Who shares quotas and idempotency keys when auth is disabled (or no guard runs). */
+export const ANONYMOUS_KEY_ID = 'anonymous';
+
+/** The id of the API key the guard authenticated the request with, or {@link ANONYMOUS_KEY_ID}. */
+export function apiKeyIdOf(res: Response): string {
+  const id: unknown = res.locals.apiKeyId;
+  return typeof id === 'string' ? id : ANONYMOUS_KEY_ID;
+}
+
 /**
  * Authenticates `/v1` requests with `Authorization: Bearer <key>` and rate-limits them per key
  * with a fixed one-minute window in Redis (INCR + PEXPIRE in one MULTI), so the limit holds
@@ -20,7 +29,7 @@ export interface GuardOptions {
 export function apiGuard(keys: ApiKeyStore, redis: Redis, options: GuardOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {
     void (async () => {
-      let keyId = 'anonymous';
+      let keyId = ANONYMOUS_KEY_ID;
       if (!options.authDisabled) {
         const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
         const record = match?.[1] === undefined ? undefined : await keys.verify(match[1]);
@@ -33,6 +42,7 @@ export function apiGuard(keys: ApiKeyStore, redis: Redis, options: GuardOptions)
         }
         keyId = record.id;
       }
+      res.locals.apiKeyId = keyId;
       if (options.requestsPerMinute > 0) {
         const window = Math.floor(Date.now() / 60_000);
         const counter = `${options.keyPrefix}ratelimit:${keyId}:${window}`;

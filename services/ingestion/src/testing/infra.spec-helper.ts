@@ -9,7 +9,7 @@ import type { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import type { Database } from '@framewise/db';
 import { createDatabase, migrateToLatest, migrationSetHash } from '@framewise/db';
-import { LocalVolumeStorage } from '@framewise/storage';
+import { LocalVolumeStorage, type VideoStorage } from '@framewise/storage';
 import { frameQueue, videoQueue, type FrameJob, type VideoJob } from '@framewise/contracts';
 import { FrameRepository, VideoRepository } from '@framewise/db';
 import { createLogger, createMetricsRegistry } from '@framewise/observability';
@@ -28,6 +28,10 @@ const run = promisify(execFile);
 /** What an integration test of this service works against. */
 export interface Infra {
   readonly db: Kysely<Database>;
+  /** The test database's URL (for child processes). */
+  readonly databaseUrl: string;
+  /** The shared Redis's URL (for child processes). */
+  readonly redisUrl: string;
   readonly redis: Redis;
   readonly keyPrefix: string;
   readonly storageRoot: string;
@@ -59,6 +63,8 @@ export async function startInfra(label: string): Promise<Infra> {
   await run('mkdir', ['-p', storageRoot]);
   return {
     db,
+    databaseUrl: database.url,
+    redisUrl: sharedInfra().redisUrl,
     redis,
     keyPrefix,
     storageRoot,
@@ -79,12 +85,15 @@ export async function ffmpeg(args: readonly string[]): Promise<void> {
   await run('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args]);
 }
 
-/** A small test-pattern video of known rate and length (h264 in mp4, index at the end). */
+/**
+ * A small test-pattern video of known rate and length (h264 in mp4, index at the end, or at
+ * the front with `faststart`).
+ */
 export async function makeVideo(
   path: string,
-  options: { seconds?: number; fps?: number; size?: string } = {},
+  options: { seconds?: number; fps?: number; size?: string; faststart?: boolean } = {},
 ): Promise<string> {
-  const { seconds = 2, fps = 10, size = '160x120' } = options;
+  const { seconds = 2, fps = 10, size = '160x120', faststart = false } = options;
   await ffmpeg([
     '-f',
     'lavfi',
@@ -96,6 +105,7 @@ export async function makeVideo(
     'ultrafast',
     '-pix_fmt',
     'yuv420p',
+    ...(faststart ? ['-movflags', '+faststart'] : []),
     path,
   ]);
   return path;
@@ -104,7 +114,7 @@ export async function makeVideo(
 /** A FrameExtractor over the test's infrastructure, with its queues under `keyPrefix`. */
 export function testExtractor(
   infra: Infra,
-  options: { keyPrefix: string; batchSize?: number; timeoutMs?: number },
+  options: { keyPrefix: string; batchSize?: number; timeoutMs?: number; storage?: VideoStorage },
 ): { extractor: FrameExtractor; frames: QueueAdmin<FrameJob> } {
   const frames = frameQueue({ keyPrefix: options.keyPrefix });
   const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
@@ -112,7 +122,7 @@ export function testExtractor(
   const extractor = new FrameExtractor(
     new VideoRepository(infra.db),
     new FrameRepository(infra.db),
-    infra.storage,
+    options.storage ?? infra.storage,
     new QueueProducer(frames, infra.redis),
     infra.redis,
     createExtractorMetrics(registry, {

@@ -2,9 +2,11 @@ import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { frameQueue, videoQueue } from '@framewise/contracts';
-import { ResultRepository, VideoRepository } from '@framewise/db';
-import { createLogger, createMetricsRegistry } from '@framewise/observability';
-import { QueueAdmin, QueueProducer } from '@framewise/queue';
+import type { Express } from 'express';
+import { ResultRepository } from '@framewise/db';
+import { QueueAdmin } from '@framewise/queue';
+import { probeVideo } from '../../media/probe';
+import { testApp } from '../../testing/app.spec-helper';
 import {
   ffmpeg,
   makeVideo,
@@ -13,12 +15,6 @@ import {
   videoJob,
   type Infra,
 } from '../../testing/infra.spec-helper';
-import { createApiMetrics } from '../metrics';
-import { Semaphore } from '../uploads/semaphore';
-import { UploadService } from '../uploads/upload-service';
-import { CancelService } from '../videos/cancel-service';
-import { EventHub } from '../videos/event-hub';
-import { createApp } from './app';
 
 const LIMIT = 2 * 1024 * 1024;
 
@@ -27,13 +23,14 @@ interface Body {
   id: string;
   status: string;
   code: string;
+  detail: string;
   items: { id: string }[];
   next_cursor: string | null;
 }
 const bodyOf = (res: request.Response): Body => res.body as Body;
 let infra: Infra;
-let app: ReturnType<typeof createApp>;
-let events: EventHub;
+let app: Express;
+let closeApp: () => Promise<void>;
 let tmpDir: string;
 let videoFile: string;
 const queues = () => ({
@@ -49,49 +46,12 @@ beforeAll(async () => {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(tmpDir);
   videoFile = await makeVideo(join(infra.workDir, 'clip.mp4'), { seconds: 1, fps: 10 });
-  const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
-  const metrics = createApiMetrics(registry);
-  const videos = new VideoRepository(infra.db);
-  const logger = createLogger({ service: 'test', level: 'silent' });
-  events = new EventHub(infra.redis.duplicate(), infra.keyPrefix);
-  app = createApp({
-    logger,
-    registry,
-    checks: [],
-    videos,
-    results: new ResultRepository(infra.db),
-    storage: infra.storage,
-    uploads: new UploadService(
-      videos,
-      infra.storage,
-      new QueueProducer(videoQueue({ keyPrefix: infra.keyPrefix }), infra.redis),
-      infra.redis,
-      new Semaphore(4),
-      metrics,
-      logger,
-      {
-        ffprobe: 'ffprobe',
-        keyPrefix: infra.keyPrefix,
-        maxDurationS: 600,
-        maxDimension: 4096,
-        idempotencyTtlMs: 60_000,
-      },
-    ),
-    cancels: new CancelService(videos, infra.storage, queues(), infra.redis, infra.keyPrefix),
-    events,
-    metrics,
-    options: {
-      maxUploadBytes: LIMIT,
-      tmpDir,
-      sampling: { maxFps: 60, maxEveryNth: 1000 },
-      defaultSampling: 'fps:5',
-      models: ['yolov8n@1', 'yolov8s@2'],
-      ssePollMs: 200,
-    },
-  });
+  const built = testApp(infra, { tmpDir, maxUploadBytes: LIMIT });
+  app = built.app;
+  closeApp = built.close;
 });
 afterAll(async () => {
-  await events.close();
+  await closeApp();
   await infra.close();
 });
 
@@ -263,11 +223,43 @@ describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
     await rejects((r) => r.attach('file', empty, 'empty.mp4'), 400, 'empty_file');
   });
 
-  it('truncated mp4', async () => {
+  it('truncated mp4 (index at the end, as ffmpeg writes by default)', async () => {
     const cut = join(infra.workDir, 'cut.mp4');
     await writeFile(cut, await readFile(videoFile));
     await truncate(cut, 3000);
-    await rejects((r) => r.attach('file', cut, 'cut.mp4'), 422, 'undecodable_video');
+    await rejects((r) => r.attach('file', cut, 'cut.mp4'), 422, 'truncated_video');
+  });
+
+  it('truncated mp4 with its index at the front (+faststart): ffprobe passes it, the box sizes do not', async () => {
+    const whole = await makeVideo(join(infra.workDir, 'fast.mp4'), {
+      seconds: 2,
+      fps: 10,
+      faststart: true,
+    });
+    const bytes = await readFile(whole);
+    expect(bytes.toString('latin1', 36, 40)).toBe('moov'); // index right after ftyp
+    const cut = join(infra.workDir, 'fast-cut.mp4');
+    const kept = Math.floor(bytes.length * 0.6);
+    await writeFile(cut, bytes.subarray(0, kept));
+    // The gap this closes: ffprobe reads only the index and accepts the cut file.
+    expect((await probeVideo('ffprobe', cut)).ok).toBe(true);
+
+    const before = await snapshot();
+    const res = await request(app)
+      .post('/v1/videos')
+      .attach('file', cut, 'fast-cut.mp4')
+      .expect(422);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({
+      code: 'truncated_video',
+      box: 'mdat',
+      missingBytes: bytes.length - kept,
+    });
+    expect(bodyOf(res).detail).toMatch(/truncated.*upload the complete file/);
+    await expectNothingLeft(before);
+
+    // the complete file is accepted
+    await request(app).post('/v1/videos').attach('file', whole, 'fast.mp4').expect(202);
   });
 
   it('text file named .mp4', async () => {

@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { VIDEO_STATUSES } from '@framewise/contracts';
@@ -135,7 +136,7 @@ export function openApiDocument(): Record<string, unknown> {
               description: 'accepted',
               content: { 'application/json': { schema: json(Video) } },
             },
-            ...problems(400, 401, 409, 413, 415, 422, 429),
+            ...problems(400, 401, 403, 409, 413, 415, 422, 429),
           },
         },
         get: {
@@ -222,20 +223,74 @@ export function openApiDocument(): Record<string, unknown> {
   };
 }
 
-const DOCS_PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title>framewise API</title></head>
-<body><redoc spec-url="/openapi.json"></redoc>
-<script src="https://cdn.redoc.ly/redoc/v2.5.0/bundles/redoc.standalone.js"></script></body></html>`;
+/**
+ * The Swagger UI files /docs serves, from the installed (pinned) swagger-ui-dist package, so the
+ * page works without internet access. Only these names are served, never the package directory.
+ */
+const DOCS_ASSETS: Readonly<Record<string, string>> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
 
-/** /openapi.json and /docs (Redoc, loaded by the browser from its CDN). */
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>framewise API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script></body></html>`;
+
+// A file rather than an inline script, so the page's Content-Security-Policy can forbid inline
+// scripts. validatorUrl: null stops Swagger UI from sending the document to validator.swagger.io.
+const DOCS_INIT = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  validatorUrl: null,
+});
+`;
+
+/**
+ * Only this origin: a page or asset that tried to load anything from another host would be
+ * refused by the browser (Swagger UI needs inline styles and data: images).
+ */
+const DOCS_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+  "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/** Directory of the installed swagger-ui-dist package. */
+function swaggerUiDir(): string {
+  return dirname(require.resolve('swagger-ui-dist/package.json'));
+}
+
+/** /openapi.json and /docs (Swagger UI, served from the installed package: works offline). */
 export function openApiRoutes(): Router {
   const document = openApiDocument();
+  const assetsDir = swaggerUiDir();
   const router = express.Router();
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
   });
   router.get('/docs', (_req, res) => {
+    res.setHeader('Content-Security-Policy', DOCS_CSP);
     res.type('html').send(DOCS_PAGE);
+  });
+  router.get('/docs/init.js', (_req, res) => {
+    res.type('text/javascript').send(DOCS_INIT);
+  });
+  router.get('/docs/assets/:name', (req, res, next) => {
+    const name = req.params.name;
+    const type = DOCS_ASSETS[name];
+    if (type === undefined) {
+      next();
+      return;
+    }
+    // The package version is pinned, so an asset never changes under its URL for a release.
+    res.setHeader('Cache-Control', 'public, max-age=86400');
+    res.type(type).sendFile(join(assetsDir, name), (error?: Error) => {
+      if (error) next(error);
+    });
   });
   return router;
 }

@@ -7,7 +7,7 @@ import {
   IngestionError,
   NotFoundError,
   PayloadTooLargeError,
-  RateLimitedError,
+  UploadQuotaError,
   ValidationError,
 } from '../../errors';
 
@@ -26,6 +26,7 @@ export interface Problem {
 const TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
   413: 'Content Too Large',
@@ -68,8 +69,11 @@ export function problemHandler(logger: Logger, sizeLimitBytes: number): ErrorReq
       instance: req.originalUrl,
       ...known?.details,
     };
-    if (known instanceof RateLimitedError) res.setHeader('Retry-After', String(known.retryAfterS));
-    if (known instanceof PayloadTooLargeError) stopReading(req, res);
+    if (known?.retryAfterS !== undefined) res.setHeader('Retry-After', String(known.retryAfterS));
+    // Possibly answered before the body was read (too large, over quota): do not drain the rest.
+    if (known instanceof PayloadTooLargeError || known instanceof UploadQuotaError) {
+      stopReading(req, res);
+    }
     res.status(status).type('application/problem+json').send(JSON.stringify(body));
   };
 }

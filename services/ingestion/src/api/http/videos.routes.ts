@@ -11,6 +11,8 @@ import { StorageNotFoundError } from '@framewise/storage';
 import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors';
 import { frameTimeMs, parseSampling, type SamplingLimits } from '../../media/sampling';
 import type { ApiMetrics } from '../metrics';
+import { apiKeyIdOf } from '../../auth/guard';
+import type { UploadQuota } from '../uploads/upload-quota';
 import type { UploadService } from '../uploads/upload-service';
 import type { CancelService } from '../videos/cancel-service';
 import type { EventHub } from '../videos/event-hub';
@@ -24,6 +26,8 @@ export interface VideoRoutesDeps {
   readonly results: ResultRepository;
   readonly storage: VideoStorage;
   readonly uploads: UploadService;
+  /** Per-API-key upload quota (admits each upload before its body is read). */
+  readonly quota: UploadQuota;
   readonly cancels: CancelService;
   readonly events: EventHub;
   readonly metrics: ApiMetrics;
@@ -82,6 +86,7 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
   router.post(
     '/',
     rejectDeclaredTooLarge(options.maxUploadBytes),
+    admitUpload(deps.quota, deps.uploads),
     withUploadDir(options.tmpDir),
     upload,
     async (req: Request, res: Response) => {
@@ -105,9 +110,12 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
           'Idempotency-Key: 1–200 visible ASCII characters',
         );
       }
+      const ticket = (req as StagingRequest).uploadTicket;
       const { video, replayed } = await deps.uploads.accept(
         { path: file.path, originalName: file.originalname, sizeBytes: file.size },
         {
+          apiKeyId: apiKeyIdOf(res),
+          ...(ticket === undefined ? {} : { ticket }),
           sampling: sampling.sampling,
           model,
           ...(fields.camera === undefined ? {} : { cameraId: fields.camera }),
@@ -280,14 +288,47 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
   return router;
 }
 
+/** What multipart framing (boundaries, part headers, small fields) adds around the file, at most. */
+const MULTIPART_ALLOWANCE = 64 * 1024;
+
 /** A Content-Length beyond the limit is refused before a byte of the body is read. */
 function rejectDeclaredTooLarge(maxBytes: number) {
-  // Multipart framing adds a little around the file.
-  const allowance = maxBytes + 64 * 1024;
+  const allowance = maxBytes + MULTIPART_ALLOWANCE;
   return (req: Request, _res: Response, next: NextFunction): void => {
     const declared = Number(req.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > allowance) next(new PayloadTooLargeError(maxBytes));
     else next();
+  };
+}
+
+/**
+ * Admits the upload against the API key's quota before a byte of the body is read: a free
+ * in-flight slot, and room left for the declared size. The slot is freed when the response
+ * closes, whatever happened. A retry of an upload already accepted (same API key and
+ * Idempotency-Key) is not counted again: it gets its video even when the quota is used up.
+ */
+function admitUpload(quota: UploadQuota, uploads: UploadService) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const idempotencyKey = req.get('Idempotency-Key');
+    if (
+      quota.enabled &&
+      idempotencyKey !== undefined &&
+      (await uploads.replayOf(apiKeyIdOf(res), idempotencyKey)) !== undefined
+    ) {
+      next();
+      return;
+    }
+    const declared = Number(req.get('content-length') ?? NaN);
+    // The multipart framing around the file counts in Content-Length but not in the quota.
+    const fileBytes = Number.isFinite(declared)
+      ? Math.max(0, declared - MULTIPART_ALLOWANCE)
+      : undefined;
+    const ticket = await quota.admit(apiKeyIdOf(res), fileBytes);
+    (req as StagingRequest).uploadTicket = ticket;
+    res.once('close', () => {
+      void ticket.release().catch(() => undefined);
+    });
+    next();
   };
 }
 

@@ -15,10 +15,12 @@ import {
   UnsupportedMediaError,
   ValidationError,
 } from '../../errors';
+import { findTruncatedBox } from '../../media/isobmff';
 import { probeVideo } from '../../media/probe';
 import { ACCEPTED_EXTENSIONS, EXTENSIONS, SNIFF_BYTES, sniffContainer } from '../../media/sniff';
 import type { ApiMetrics } from '../metrics';
 import type { Semaphore } from './semaphore';
+import type { UploadTicket } from './upload-quota';
 
 /** An uploaded file, staged on local disk by multer. */
 export interface StagedFile {
@@ -34,8 +36,12 @@ export interface UploadRequest {
   readonly sampling: Sampling;
   /** `name@version`, already checked against the configured list. */
   readonly model: string;
-  /** Idempotency-Key header, scoped by the caller (per API key). */
+  /** The API key the upload is made with: it scopes the Idempotency-Key. */
+  readonly apiKeyId: string;
+  /** Idempotency-Key header; two API keys sending the same one never see each other's video. */
   readonly idempotencyKey?: string;
+  /** The API key's quota hold, taken before the body was read; reserved before storing. */
+  readonly ticket?: UploadTicket;
 }
 
 /** Limits an upload must respect. */
@@ -76,7 +82,7 @@ export class UploadService {
     const idemKey =
       request.idempotencyKey === undefined
         ? undefined
-        : `${this.options.keyPrefix}idempotency:${request.idempotencyKey}`;
+        : idempotencyRedisKey(this.options.keyPrefix, request.apiKeyId, request.idempotencyKey);
     if (idemKey !== undefined) {
       const replay = await this.claimIdempotencyKey(idemKey);
       if (replay) return { video: replay, replayed: true };
@@ -95,15 +101,27 @@ export class UploadService {
     }
   }
 
+  /**
+   * The video an earlier upload with this API key and Idempotency-Key created, if any: a retry
+   * of an accepted upload is answered with it and never counts against the quota again.
+   */
+  async replayOf(apiKeyId: string, idempotencyKey: string): Promise<Video | undefined> {
+    const key = idempotencyRedisKey(this.options.keyPrefix, apiKeyId, idempotencyKey);
+    const value = await this.redis.get(key);
+    return value === null || value === 'pending' ? undefined : this.videos.find(value);
+  }
+
   private async create(file: StagedFile, request: UploadRequest): Promise<Video> {
     const extension = extname(file.originalName).slice(1).toLowerCase();
     await this.check(file, extension);
+    // Counted before anything is stored, so an over-quota upload leaves nothing behind.
+    await request.ticket?.reserve(file.sizeBytes);
     const id = newVideoId();
     const key = originalKey(id, extension);
     const [modelName, modelVersion] = splitModel(request.model);
-    await this.storage.put(key, createReadStream(file.path));
     let created = false;
     try {
+      await this.storage.put(key, createReadStream(file.path));
       const video = await this.videos.create({
         id,
         originalFilename: file.originalName.slice(0, 255),
@@ -128,6 +146,9 @@ export class UploadService {
       this.logger.warn({ err: error, videoId: id }, 'upload failed after storing; undoing');
       if (created) await this.videos.delete(id).catch(() => false);
       await this.storage.delete(key).catch(() => undefined);
+      await request.ticket?.refund().catch((refundError: unknown) => {
+        this.logger.warn({ err: refundError, videoId: id }, 'could not refund the upload quota');
+      });
       throw error;
     }
   }
@@ -148,6 +169,17 @@ export class UploadService {
         'unsupported_content',
         `the file's content is not a video container matching ".${extension}"`,
       );
+    }
+    if (family === 'isobmff') {
+      // ffprobe reads only the index: a file cut short after its index would pass it.
+      const cut = await findTruncatedBox(file.path);
+      if (cut) {
+        throw new UnprocessableVideoError(
+          'truncated_video',
+          `the file is truncated: its "${cut.type}" box at byte ${cut.offset} declares ${cut.declaredBytes} bytes, but the file ends ${cut.missingBytes} bytes short of that (${cut.fileBytes} bytes received); upload the complete file`,
+          { box: cut.type, declaredBytes: cut.declaredBytes, missingBytes: cut.missingBytes },
+        );
+      }
     }
     const outcome = await this.probeSlots.run(() => probeVideo(this.options.ffprobe, file.path));
     if (!outcome.ok) {
@@ -196,6 +228,18 @@ export class IdempotencyConflictError extends IngestionError {
       'an upload with this Idempotency-Key is still in progress; retry shortly',
     );
   }
+}
+
+/**
+ * The Redis key of an Idempotency-Key, scoped by the API key that sent it (a UUID, or
+ * `anonymous`: neither contains a colon, so no two (API key, Idempotency-Key) pairs collide).
+ */
+export function idempotencyRedisKey(
+  keyPrefix: string,
+  apiKeyId: string,
+  idempotencyKey: string,
+): string {
+  return `${keyPrefix}idempotency:${apiKeyId}:${idempotencyKey}`;
 }
 
 function splitModel(model: string): [string, string] {
