@@ -69,7 +69,7 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('npm start runs the system, the demo summarizes its sample, Ctrl-C stops everything', async () => {
+test('npm start runs the system, restarts a killed worker, the demo summarizes its sample, Ctrl-C stops everything', async () => {
   const dataDir = path.join(dir, 'data');
   launcher = run('main.ts', ['--test-model', '--port', '0', '--workers', '1'], {
     FRAMEWISE_DATA_DIR: dataDir,
@@ -82,12 +82,27 @@ test('npm start runs the system, the demo summarizes its sample, Ctrl-C stops ev
   expect(launcher.output()).toContain(
     `curl -sS -H 'Authorization: Bearer ${key ?? ''}' -F file=@video.mp4 ${apiUrl ?? ''}/v1/videos`,
   );
-  const pids = (
-    JSON.parse(fs.readFileSync(path.join(dataDir, 'stack.json'), 'utf8')) as {
-      pids: number[];
+  const recorded = () =>
+    (
+      JSON.parse(fs.readFileSync(path.join(dataDir, 'stack.json'), 'utf8')) as {
+        pids: number[];
+      }
+    ).pids;
+  expect(recorded().length).toBeGreaterThanOrEqual(6); // redis, postgres, api, extractor, worker, reaper
+
+  // A worker that dies is restarted by the launcher (the demo below needs it).
+  const worker = recorded().find((pid) => {
+    try {
+      return fs
+        .readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .includes('services/worker/src/main.ts');
+    } catch {
+      return false;
     }
-  ).pids;
-  expect(pids.length).toBeGreaterThanOrEqual(6); // redis, postgres, api, extractor, worker, reaper
+  });
+  if (worker === undefined) throw new Error(`no worker among ${recorded().join(', ')}`);
+  process.kill(worker, 'SIGKILL');
+  await waitFor(launcher, '[worker-1] exited unexpectedly', 30_000);
 
   const demo = run('demo/main.ts', [], { FRAMEWISE_DATA_DIR: dataDir });
   const demoCode = await demo.exited;
@@ -95,6 +110,7 @@ test('npm start runs the system, the demo summarizes its sample, Ctrl-C stops ev
   // Two red rectangles in each of the 30 frames (6 s sampled at 5 fps).
   expect(demo.output()).toMatch(/red_square\s+60\s+30\/30\s+2\s+1\.00/);
 
+  const pids = recorded();
   launcher.child.kill('SIGINT');
   expect(await launcher.exited).toBe(0);
   expect(launcher.output()).toContain('framewise: stopped');
