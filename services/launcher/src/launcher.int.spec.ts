@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -127,6 +129,22 @@ test('without a model and without the download, npm start says exactly what to d
   expect(r.output()).toContain('MODEL_DOWNLOAD=false forbids the download');
   expect(r.output()).toContain('yolo export model=yolov8n.pt format=onnx');
   expect(r.output()).toContain('npm start -- --test-model');
+});
+
+test('a busy port is named in the message, with the flag to pick another', async () => {
+  const busy = net.createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const r = run('main.ts', ['--test-model', '--port', String(port)], {
+      FRAMEWISE_DATA_DIR: path.join(dir, 'busy-port'),
+    });
+    expect(await r.exited).toBe(1);
+    expect(r.output()).toContain(`port ${port} on 127.0.0.1 is in use`);
+    expect(r.output()).toContain('npm start -- --port 9000');
+  } finally {
+    await new Promise((resolve) => busy.close(resolve));
+  }
 });
 
 test('a model path that does not exist is named in the message', async () => {

@@ -1,5 +1,6 @@
 // `npm start`: the whole framewise system on this machine (see the README and USAGE).
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '@framewise/config';
@@ -33,6 +34,13 @@ async function main(): Promise<number> {
     path.join(dataDir, 'models'),
   );
 
+  const apiPort = flags.port ?? config.PORT;
+  const apiHost = flags.host ?? config.HOST;
+  if (apiPort !== 0 && !(await portIsFree(apiHost, apiPort))) {
+    throw new Error(
+      `port ${apiPort} on ${apiHost} is in use (another npm start?). Stop that, or pick another port: npm start -- --port 9000 (0 for any free port).`,
+    );
+  }
   console.log(
     `framewise: starting Redis, Postgres, migrations, API and ${workers} worker(s) in ${dataDir} …`,
   );
@@ -43,8 +51,8 @@ async function main(): Promise<number> {
     workers,
     hostEnv: process.env,
     env: forwardedServiceEnv(process.env),
-    apiPort: flags.port ?? config.PORT,
-    apiHost: flags.host ?? config.HOST,
+    apiPort,
+    apiHost,
     storage: storageOf(config),
     onLog: (service, line) => {
       const shown = consoleLine(service, line);
@@ -110,6 +118,20 @@ async function shutdown(stack: Stack, stopSupervisor: () => void, stateFile: str
   stopSupervisor();
   fs.rmSync(stateFile, { force: true });
   await stack.stop();
+}
+
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, host, () => {
+      server.close(() => {
+        resolve(true);
+      });
+    });
+  });
 }
 
 function storageOf(config: LauncherConfig): StackStorage {
