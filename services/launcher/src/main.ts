@@ -29,10 +29,14 @@ async function main(): Promise<number> {
   const workers = flags.workers ?? config.WORKERS ?? defaultWorkers(os.availableParallelism());
   fs.mkdirSync(dataDir, { recursive: true });
 
-  const model = await obtainModel(
-    chooseModel({ ...config, flagModel: flags.model, testModel: flags.testModel }),
-    path.join(dataDir, 'models'),
-  );
+  const modelsDir = path.join(dataDir, 'models');
+  const choice = chooseModel({ ...config, flagModel: flags.model, testModel: flags.testModel });
+  if (choice.kind === 'download' && choice.online) {
+    console.log(
+      `framewise: model ${choice.url} (sha256 ${choice.sha256}), downloaded once into ${modelsDir}; MODEL_PATH=<file.onnx> uses your own`,
+    );
+  }
+  const model = await obtainModel(choice, modelsDir);
 
   const apiPort = flags.port ?? config.PORT;
   const apiHost = flags.host ?? config.HOST;
