@@ -3,7 +3,7 @@
 // Every series used here exists (grep `framewise_` in services/ and libs/): the system-wide
 // ones (framewise_queue_*, framewise_redis_aof_enabled, framewise_video_frames) come from the
 // reaper, which may run several replicas exporting the same values, hence `max`.
-import { DashboardCursorSync, VariableHide, VariableRefresh } from '@grafana/schema';
+import { DashboardCursorSync, VariableRefresh } from '@grafana/schema';
 import type { Dashboard } from '@grafana/schema';
 import { layout, progressBars, stat, timeseries } from './panels';
 
@@ -44,7 +44,6 @@ export function overviewDashboard(): Dashboard {
           label: 'Prometheus',
           type: 'datasource',
           query: 'prometheus',
-          hide: VariableHide.dontHide,
           refresh: VariableRefresh.onDashboardLoad,
         },
       ],
