@@ -1,13 +1,6 @@
+import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import {
-  killTree,
-  recordPid,
-  removeInstanceDir,
-  spawnServer,
-  tailOf,
-  waitForExit,
-  waitUntil,
-} from './processes';
+import { killTree, tailOf, waitForExit, waitUntil } from './processes';
 
 export interface LaunchSpec {
   readonly command: string;
@@ -22,15 +15,16 @@ export interface LaunchSpec {
 }
 
 /**
- * The lifecycle every local test server shares: launch and wait until it answers, SIGKILL
- * (with its children), start again on the same port and data, graceful stop. Subclasses say
- * how to launch (`launchSpec`) and which signal stops them gracefully.
+ * The lifecycle every local server shares: launch and wait until it answers, SIGKILL (with
+ * its children), start again on the same port and data, graceful stop. Subclasses say how to
+ * launch (`launchSpec`) and which signal stops them gracefully. The server runs with `dir`
+ * as its working directory and keeps all its files there.
  */
 export abstract class LocalServerProcess {
   private child: ChildProcess | undefined;
 
   protected constructor(
-    /** The server's instance directory (data, log, owner file). */
+    /** The server's directory (data, log). */
     readonly dir: string,
     private readonly label: string,
     private readonly logFile: string,
@@ -41,28 +35,46 @@ export abstract class LocalServerProcess {
   /** The signal that asks this server for a quick clean shutdown. */
   protected abstract readonly stopSignal: NodeJS.Signals;
 
+  /** Called with the pid of every process started (to record it for orphan cleanup). */
+  protected onSpawned(_pid: number): void {
+    // nothing by default
+  }
+
   /** The server's pid while it runs. */
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
   async start(): Promise<void> {
     if (this.child) throw new Error(`${this.label} is already running`);
     const spec = this.launchSpec();
-    const child = spawnServer(spec.command, spec.args, { cwd: this.dir, ...spec.options });
+    const child = spawn(spec.command, spec.args, {
+      cwd: this.dir,
+      stdio: 'ignore',
+      ...spec.options,
+    });
     spec.afterSpawn?.();
     this.child = child;
-    if (child.pid !== undefined) recordPid(this.dir, child.pid);
+    if (child.pid !== undefined) this.onSpawned(child.pid);
     const exited = () =>
       child.exitCode !== null || child.signalCode !== null
         ? `${this.label} exited with ${String(child.exitCode ?? child.signalCode)}`
         : undefined;
-    await waitUntil(spec.ready, {
-      timeoutMs: spec.timeoutMs,
-      ...(spec.intervalMs === undefined ? {} : { intervalMs: spec.intervalMs }),
-      abortIf: exited,
-      describe: () => `${this.label} did not come up; its log:\n${tailOf(this.logFile)}`,
-    });
+    try {
+      await waitUntil(spec.ready, {
+        timeoutMs: spec.timeoutMs,
+        ...(spec.intervalMs === undefined ? {} : { intervalMs: spec.intervalMs }),
+        abortIf: exited,
+        describe: () => `${this.label} did not come up; its log:\n${tailOf(this.logFile)}`,
+      });
+    } catch (error) {
+      await this.kill();
+      throw error;
+    }
   }
 
   /** SIGKILL the server and its child processes: no shutdown, no final flush. */
@@ -79,17 +91,15 @@ export abstract class LocalServerProcess {
     await this.start();
   }
 
-  /** Graceful stop (SIGKILL if it takes over 15 s), then its directory is removed. */
-  async stop(): Promise<void> {
+  /** Graceful stop (SIGKILL if it takes over 15 s). Keeps the data. */
+  async shutdown(): Promise<void> {
     const child = this.child;
     this.child = undefined;
-    if (child) {
-      child.kill(this.stopSignal);
-      await waitForExit(child, 15_000).catch(async () => {
-        if (child.pid !== undefined) killTree(child.pid);
-        await waitForExit(child);
-      });
-    }
-    removeInstanceDir(this.dir);
+    if (!child) return;
+    child.kill(this.stopSignal);
+    await waitForExit(child, 15_000).catch(async () => {
+      if (child.pid !== undefined) killTree(child.pid);
+      await waitForExit(child);
+    });
   }
 }
