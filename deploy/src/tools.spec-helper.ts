@@ -46,6 +46,31 @@ export function itWith(tool: string, install: string, env: ToolEnv): jest.It {
   return it.skip;
 }
 
+/**
+ * `it` when kubectl's built-in kustomize can build k8s/ (components and `labels` need v4+),
+ * else `it.skip` with a loud warning, on CI too: Debian's kubernetes-client (1.20, kustomize
+ * v2) is the only packaged fallback and is too old, so a missing or old kubectl is reported,
+ * not failed.
+ */
+export function itWithKustomize(env: ToolEnv): jest.It {
+  const kubectl = which('kubectl', env);
+  let problem: string | undefined;
+  if (kubectl === undefined) {
+    problem = 'kubectl is not installed';
+  } else {
+    const result = spawnSync(kubectl, ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+    const version = /"kustomizeVersion":\s*"v(\d+)/.exec(result.stdout)?.[1];
+    if (version === undefined || Number(version) < 4) {
+      problem = `kubectl's kustomize is ${version === undefined ? 'unknown' : `v${version}`}, older than v4`;
+    }
+  }
+  if (problem === undefined) return it;
+  console.warn(
+    `${problem}: the k8s/ checks are SKIPPED. Install kubectl 1.21+ (Kubernetes' apt repository, or the binary from dl.k8s.io).`,
+  );
+  return it.skip;
+}
+
 /** Runs a command; throws with its output unless it exits 0. Returns stdout. */
 export function run(
   command: string,
