@@ -4,7 +4,7 @@
 // (PromQL) that every target is up, that each service's key series exist, that every series
 // the alerts and dashboards name is really exported, and that every rule and dashboard query
 // evaluates without an error.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -213,6 +213,51 @@ withPrometheus(
     expect((await query('framewise_redis_aof_enabled'))[0]?.value[1]).toBe('1');
   },
 );
+
+withPrometheus('sees a processed video in the throughput series', async () => {
+  const s = stack!;
+  const video = path.join(dir, 'square.mp4');
+  // 2 s at 10 fps, a red square on gray; sampled at 5 fps: 10 frames.
+  const ffmpeg = spawnSync(
+    'ffmpeg',
+    // prettier-ignore
+    ['-hide_banner', '-v', 'error', '-y', '-f', 'lavfi',
+     '-i', 'color=c=gray:s=320x240:r=10:d=2,drawbox=x=100:y=60:w=80:h=80:color=red@1:t=fill',
+     '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', video],
+    { encoding: 'utf8' },
+  );
+  expect(ffmpeg.stderr).toBe('');
+  const form = new FormData();
+  form.set('file', new Blob([fs.readFileSync(video)], { type: 'video/mp4' }), 'square.mp4');
+  form.set('sampling', 'fps:5');
+  const upload = await fetch(`${s.apiUrl}/v1/videos`, {
+    method: 'POST',
+    body: form,
+    headers: { authorization: `Bearer ${s.apiKey}` },
+  });
+  expect(upload.status).toBe(202);
+  // The counters, summed over processes, reach the video's numbers once it is finished.
+  const expected: Record<string, string> = {
+    'sum(framewise_uploads_total)': '1',
+    'sum(framewise_frames_extracted_total)': '10',
+    'sum(framewise_worker_frames_detected_total)': '10',
+    'sum(framewise_reaper_finalized_total{status="completed"})': '1',
+    'sum(framewise_http_requests_total{route="/v1/videos", method="POST", status_code="202"})': '1',
+  };
+  const values = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        Object.keys(expected).map(
+          async (expr) => [expr, (await query(expr))[0]?.value[1]] as const,
+        ),
+      ),
+    );
+  await waitUntil(async () => JSON.stringify(await values()) === JSON.stringify(expected), {
+    timeoutMs: 120_000,
+    describe: () => 'the video counted in every throughput series',
+  });
+  expect(await values()).toEqual(expected);
+});
 
 withPrometheus(
   'knows every series the alert rules and dashboards use, and evaluates all their queries',
