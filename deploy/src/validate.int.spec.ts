@@ -153,7 +153,6 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
         typeof port === 'number'
           ? port
           : container.ports?.find((p) => p.name === port)?.containerPort;
-      const opsPort = deployment.metadata.name === 'api' ? 8080 : 9100;
       expect({ where, path: container.readinessProbe?.httpGet?.path }).toEqual({
         where,
         path: '/readyz',
@@ -164,11 +163,11 @@ describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
       });
       expect({ where, port: portOf(container.readinessProbe?.httpGet?.port) }).toEqual({
         where,
-        port: opsPort,
+        port: 9100,
       });
       expect({ where, port: portOf(container.livenessProbe?.httpGet?.port) }).toEqual({
         where,
-        port: opsPort,
+        port: 9100,
       });
       expect({ where, nonRoot: pod.securityContext?.runAsNonRoot }).toEqual({
         where,
