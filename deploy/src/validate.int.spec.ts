@@ -116,6 +116,21 @@ describe('docker-compose.yml', () => {
       run('docker-compose', ['-f', file, ...args, 'config', '-q']);
     },
   );
+
+  withCompose('sets only environment variables that the services really read', () => {
+    const resolved = parseAll(
+      run('docker-compose', ['-f', file, ...profiles.flatMap((p) => ['--profile', p]), 'config']),
+    )[0] as { services: Record<string, { image?: string; environment?: Record<string, unknown> }> };
+    const known = variablesServicesRead();
+    const unknown = Object.entries(resolved.services)
+      .filter(([, service]) => service.image?.startsWith('framewise/'))
+      .flatMap(([name, service]) =>
+        Object.keys(service.environment ?? {})
+          .filter((variable) => !known.has(variable))
+          .map((variable) => `${name}: ${variable}`),
+      );
+    expect(unknown).toEqual([]);
+  });
 });
 
 describe.each(OVERLAYS)('k8s/overlays/%s', (overlay) => {
