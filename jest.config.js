@@ -7,7 +7,7 @@ const { tiers, testTimeout, testSequencer } = require('./jest.preset.js');
 module.exports = {
   // Only folders that exist: a fresh clone has no services/ until a service lands.
   projects: tiers(
-    ['libs', 'services', 'tests']
+    ['libs', 'services', 'tests', 'deploy']
       .filter((d) => fs.existsSync(path.join(__dirname, d)))
       .map((d) => `<rootDir>/${d}`),
   ),

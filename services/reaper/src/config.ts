@@ -19,6 +19,8 @@ export const reaperConfigSchema = z.object({
   REAPER_RECONCILE_INTERVAL: duration({ default: '30s', min: '10ms' }),
   /** Manifest frames younger than this are never re-enqueued (the extractor enqueues right after writing them). */
   REAPER_RECONCILE_GRACE: duration({ default: '2m' }),
+  /** Open videos whose per-video progress `/metrics` exports (newest first); 0 turns it off. */
+  REAPER_METRICS_VIDEOS: int({ min: 0, max: 1000, default: 50 }),
 });
 
 export type ReaperConfig = z.output<typeof reaperConfigSchema>;

@@ -2,7 +2,7 @@
 // the Postgres manifest against Redis, and finalizes finished videos. Several replicas may run.
 import { Redis } from 'ioredis';
 import { loadConfig } from '@framewise/config';
-import { QUEUE_NAMES, frameQueue } from '@framewise/contracts';
+import { QUEUE_NAMES, frameQueue, videoQueue } from '@framewise/contracts';
 import {
   FrameRepository,
   ResultRepository,
@@ -18,10 +18,11 @@ import {
   startOpsServer,
   withContext,
 } from '@framewise/observability';
-import { QueueReaper, checkRedisDurability } from '@framewise/queue';
+import { QueueAdmin, QueueReaper, checkRedisDurability } from '@framewise/queue';
 import { reaperConfigSchema } from './config';
 import { Finalizer } from './finalize/finalizer';
 import { ReaperMetrics } from './metrics/reaper-metrics';
+import { registerSystemMetrics } from './metrics/system-metrics';
 import { Reconciler } from './reconcile/reconciler';
 import { IntervalLoop } from './schedule/loop';
 
@@ -49,6 +50,16 @@ async function main(): Promise<void> {
   const queue = frameQueue({
     keyPrefix: config.REDIS_KEY_PREFIX,
     maxDeliveries: config.QUEUE_MAX_DELIVERIES,
+  });
+  registerSystemMetrics(registry, {
+    queues: {
+      videos: new QueueAdmin(videoQueue({ keyPrefix: config.REDIS_KEY_PREFIX }), redis),
+      frames: new QueueAdmin(queue, redis),
+    },
+    redis,
+    videos: new VideoRepository(db),
+    logger: withContext(logger, { component: 'metrics' }),
+    maxVideos: config.REAPER_METRICS_VIDEOS,
   });
   const queueReaper = new QueueReaper(queue, redis, {
     logger: withContext(logger, { component: 'reclaim' }),
