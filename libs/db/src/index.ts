@@ -26,6 +26,7 @@ export {
   InvalidTransitionError,
   InvalidCursorError,
   MigrationError,
+  FrameGoneError,
 } from './errors';
 export { newVideoId, isVideoId } from './ids';
 export type { Page } from './cursor';
