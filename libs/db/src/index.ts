@@ -58,7 +58,7 @@ export type {
   PendingFrame,
   FindWithoutResultOptions,
 } from './repositories/frames.repository';
-export { ResultRepository, classCounts } from './repositories/results.repository';
+export { ResultRepository, classCounts, storedDetection } from './repositories/results.repository';
 export type {
   FrameResult,
   FrameFailure,
