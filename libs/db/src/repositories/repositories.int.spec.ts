@@ -503,6 +503,35 @@ describe('ResultRepository', () => {
     });
   });
 
+  it('stores detections rounded: 4 decimals for scores, 0.1 pixel for coordinates', async () => {
+    const v = await videos.create(upload());
+    await frames.insertManifest(v.id, manifest(1));
+    const raw = {
+      class: 'person',
+      classId: 0,
+      score: Math.fround(0.891234567),
+      box: [Math.fround(12.3456), 7, 1919.96, Math.fround(640.04)] as const,
+      keypoints: [[Math.fround(100.123), 200.06, Math.fround(0.25)] as const],
+    };
+    await results.insertResults([
+      { videoId: v.id, frameIndex: 0, model: v.model, detections: [raw] },
+    ]);
+    const row = await db
+      .selectFrom('frame_results')
+      .select('detections')
+      .where('video_id', '=', v.id)
+      .executeTakeFirstOrThrow();
+    expect(row.detections).toEqual([
+      {
+        class: 'person',
+        classId: 0,
+        score: 0.8912,
+        box: [12.3, 7, 1920, 640],
+        keypoints: [[100.1, 200.1, 0.25]],
+      },
+    ]);
+  });
+
   it('keeps the first permanent failure of a frame', async () => {
     const v = await videos.create(upload());
     await frames.insertManifest(v.id, manifest(2));
