@@ -28,6 +28,24 @@ export class InvalidTransitionError extends DbError {
   }
 }
 
+/**
+ * A result or failure whose manifest row was deleted while the write ran, without its video
+ * (a video's deletion never causes this: its frames are skipped). The whole batch was rolled
+ * back; writing it again writes the rows whose frames still exist and skips the others.
+ */
+export class FrameGoneError extends DbError {
+  override readonly name = 'FrameGoneError';
+
+  constructor(cause: unknown) {
+    super(
+      'a frame of this batch was deleted from the manifest while it was written; retry the batch',
+      {
+        cause,
+      },
+    );
+  }
+}
+
 /** A pagination cursor that this lib did not produce (or from another listing). */
 export class InvalidCursorError extends DbError {
   override readonly name = 'InvalidCursorError';

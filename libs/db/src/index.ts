@@ -26,6 +26,7 @@ export {
   InvalidTransitionError,
   InvalidCursorError,
   MigrationError,
+  FrameGoneError,
 } from './errors';
 export { newVideoId, isVideoId } from './ids';
 export type { Page } from './cursor';
@@ -57,7 +58,7 @@ export type {
   PendingFrame,
   FindWithoutResultOptions,
 } from './repositories/frames.repository';
-export { ResultRepository, classCounts } from './repositories/results.repository';
+export { ResultRepository, classCounts, storedDetection } from './repositories/results.repository';
 export type {
   FrameResult,
   FrameFailure,

@@ -1,6 +1,11 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { InvalidCursorError, InvalidTransitionError, VideoNotFoundError } from '../errors';
+import {
+  FrameGoneError,
+  InvalidCursorError,
+  InvalidTransitionError,
+  VideoNotFoundError,
+} from '../errors';
 import { newVideoId } from '../ids';
 import type { Database } from '../schema';
 import { det, manifest, migratedDatabase, upload } from '../testing.spec-helper';
@@ -35,6 +40,64 @@ function resultsFor(videoId: string, model: string, indexes: number[]): FrameRes
     inferenceMs: 12.5,
     workerId: 'w1',
   }));
+}
+
+/** How many rows of the video each table holds. */
+async function rowsOf(videoId: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const table of ['frame_results', 'frame_failures', 'frames'] as const) {
+    const row = await db
+      .selectFrom(table)
+      .where('video_id', '=', videoId)
+      .select(sql<string>`count(*)`.as('n'))
+      .executeTakeFirstOrThrow();
+    out[table] = Number(row.n);
+  }
+  return out;
+}
+
+/**
+ * Runs `hold` in a transaction and keeps it open while `then` starts on another connection;
+ * commits once `then` is seen waiting for a lock (so the race really happened), and returns
+ * what `then` returned (or its rejection).
+ */
+async function whileHolding<T>(
+  hold: (trx: Kysely<Database>) => Promise<unknown>,
+  then: () => Promise<T>,
+): Promise<T> {
+  let started!: () => void;
+  const holding = new Promise<void>((resolve) => (started = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const transaction = db.transaction().execute(async (trx) => {
+    await hold(trx);
+    started();
+    await released;
+  });
+  await holding;
+  const result = then();
+  result.catch(() => undefined); // observed by the caller
+  try {
+    await waitForLockWaiter();
+  } finally {
+    release();
+    await transaction;
+  }
+  return result;
+}
+
+/** Resolves once some session of this database waits for a lock (fails after 10 s). */
+async function waitForLockWaiter(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock'
+    `.execute(db);
+    if (Number(rows[0]?.n) > 0) return;
+    if (Date.now() > deadline) throw new Error('the second session never waited for a lock');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 describe('VideoRepository', () => {
@@ -374,6 +437,99 @@ describe('ResultRepository', () => {
     expect(inserted).toBe(200);
     expect(skipped).toBe(9 * 200);
     expect((await videos.progress(v.id)).done).toBe(200);
+  });
+
+  it('skips the frames of a video deleted while the batch waits, results and failures alike', async () => {
+    for (const write of ['results', 'failures'] as const) {
+      const v = await videos.create(upload());
+      await frames.insertManifest(v.id, manifest(3));
+      // The deletion holds its locks (uncommitted) while the write starts: the write must
+      // wait for it and then skip every row, not fail on the foreign key.
+      const writing = await whileHolding(
+        (trx) => trx.deleteFrom('videos').where('id', '=', v.id).execute(),
+        () =>
+          write === 'results'
+            ? results.insertResults(resultsFor(v.id, v.model, [0, 1, 2]))
+            : results.recordFailures(
+                [0, 1, 2].map((i) => ({
+                  videoId: v.id,
+                  frameIndex: i,
+                  model: v.model,
+                  errorCode: 'frame_corrupt',
+                  errorMessage: 'bad jpeg',
+                })),
+              ),
+      );
+      expect(writing).toEqual({ inserted: 0, skipped: 3 });
+      expect(await rowsOf(v.id)).toEqual({ frame_results: 0, frame_failures: 0, frames: 0 });
+    }
+  });
+
+  it('lets a video deletion that starts during a write wait, then delete what it wrote', async () => {
+    const v = await videos.create(upload());
+    await frames.insertManifest(v.id, manifest(3));
+    const deleted = await whileHolding(
+      async (trx) => {
+        const outcome = await new ResultRepository(trx).insertResults(
+          resultsFor(v.id, v.model, [0, 1]),
+        );
+        expect(outcome).toEqual({ inserted: 2, skipped: 0 });
+      },
+      () => videos.delete(v.id),
+    );
+    expect(deleted).toBe(true);
+    expect(await rowsOf(v.id)).toEqual({ frame_results: 0, frame_failures: 0, frames: 0 });
+  });
+
+  it('throws FrameGoneError when a manifest row alone is deleted during the write', async () => {
+    const v = await videos.create(upload());
+    await frames.insertManifest(v.id, manifest(3));
+    const failed = whileHolding(
+      (trx) =>
+        trx
+          .deleteFrom('frames')
+          .where('video_id', '=', v.id)
+          .where('frame_index', '=', 1)
+          .execute(),
+      () => results.insertResults(resultsFor(v.id, v.model, [0, 1, 2])),
+    );
+    await expect(failed).rejects.toThrow(FrameGoneError);
+    await expect(failed).rejects.toMatchObject({ cause: { code: '23503' } });
+    // Nothing of the batch was written; written again, the remaining frames get their rows.
+    expect((await rowsOf(v.id)).frame_results).toBe(0);
+    expect(await results.insertResults(resultsFor(v.id, v.model, [0, 1, 2]))).toEqual({
+      inserted: 2,
+      skipped: 1,
+    });
+  });
+
+  it('stores detections rounded: 4 decimals for scores, 0.1 pixel for coordinates', async () => {
+    const v = await videos.create(upload());
+    await frames.insertManifest(v.id, manifest(1));
+    const raw = {
+      class: 'person',
+      classId: 0,
+      score: Math.fround(0.891234567),
+      box: [Math.fround(12.3456), 7, 1919.96, Math.fround(640.04)] as const,
+      keypoints: [[Math.fround(100.123), 200.06, Math.fround(0.25)] as const],
+    };
+    await results.insertResults([
+      { videoId: v.id, frameIndex: 0, model: v.model, detections: [raw] },
+    ]);
+    const row = await db
+      .selectFrom('frame_results')
+      .select('detections')
+      .where('video_id', '=', v.id)
+      .executeTakeFirstOrThrow();
+    expect(row.detections).toEqual([
+      {
+        class: 'person',
+        classId: 0,
+        score: 0.8912,
+        box: [12.3, 7, 1920, 640],
+        keypoints: [[100.1, 200.1, 0.25]],
+      },
+    ]);
   });
 
   it('keeps the first permanent failure of a frame', async () => {

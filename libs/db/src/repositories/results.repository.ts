@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { Page } from '../cursor';
+import { FrameGoneError } from '../errors';
 import { decodeCursor, encodeCursor } from '../cursor';
 import type { Database, Detection } from '../schema';
 import { clampLimit } from './videos.repository';
@@ -74,6 +75,32 @@ export function classCounts(detections: readonly Detection[]): Record<string, nu
 }
 
 /**
+ * A detection as it is stored: scores and keypoint confidences to 4 decimals, coordinates to
+ * 0.1 pixel. Detectors produce float32 values that print with 16–17 digits
+ * (`0.8912345409393311`); those digits carry no information, yet they make each stored
+ * detection about twice as long and are what Postgres spends most of its JSON decoding on.
+ */
+export function storedDetection(d: Detection): Detection {
+  return {
+    class: d.class,
+    classId: d.classId,
+    score: round(d.score, 1e4),
+    box: [round(d.box[0], 10), round(d.box[1], 10), round(d.box[2], 10), round(d.box[3], 10)],
+    ...(d.keypoints === undefined
+      ? {}
+      : {
+          keypoints: d.keypoints.map(
+            ([x, y, c]) => [round(x, 10), round(y, 10), round(c, 1e4)] as const,
+          ),
+        }),
+  };
+}
+
+function round(value: number, scale: number): number {
+  return Math.round(value * scale) / scale;
+}
+
+/**
  * Frame results and permanent failures. Writes are idempotent on (video, frame, model):
  * delivery is at-least-once, results are exactly-once.
  */
@@ -81,30 +108,50 @@ export class ResultRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   /**
-   * Writes a batch of results in ONE statement and says how many were new. Existing rows win
+   * Writes a batch of results in ONE statement and says how many were new. Detections are
+   * stored rounded ({@link storedDetection}). Existing rows win
    * (ON CONFLICT DO NOTHING): a redelivered job, or two workers racing on the same frame,
    * write nothing twice and neither fails. Camera, wall-clock and video time are copied from
-   * the manifest and the video in the same statement; frames not in the manifest are skipped.
+   * the manifest and the video in the same statement. Frames not in the manifest, and every
+   * frame of a video deleted before or while this runs, are skipped (counted in `skipped`).
+   * A batch whose first row is already stored is treated as a redelivery: its keys are checked
+   * first and only the missing rows are sent.
+   *
+   * @throws FrameGoneError when a manifest row was deleted on its own (not with its video)
+   *   while this statement ran; nothing of the batch was written.
    */
   async insertResults(results: readonly FrameResult[]): Promise<WriteOutcome> {
     if (results.length === 0) return { inserted: 0, skipped: 0 };
+    const fresh = await this.withoutStoredResults(results);
+    if (fresh.length === 0) return { inserted: 0, skipped: results.length };
     // The batch travels as ONE jsonb parameter: measured against unnest() over a jsonb[]
     // parameter, this halves the time Postgres spends decoding it (array literals of JSON
     // escape every quote). The class histogram is computed here, on the horizontally scaled
     // worker, not by the database.
     const batch = JSON.stringify(
-      results.map((r) => ({
+      fresh.map((r) => ({
         video_id: r.videoId,
         frame_index: r.frameIndex,
         model: r.model,
-        detections: r.detections,
+        detections: r.detections.map(storedDetection),
         class_counts: classCounts(r.detections),
         inference_ms: r.inferenceMs ?? null,
         worker_id: r.workerId ?? null,
       })),
     );
-    const { rows } = await sql<InsertedCount>`
-      WITH written AS (
+    // `live` locks the batch's videos (usually one or two rows) FOR KEY SHARE before any row
+    // is written: a video deletion that committed first leaves its frames out of the join (so
+    // they are skipped, not a foreign-key violation), and one that starts later waits for
+    // this transaction and then deletes these results with the video. The count comes from
+    // the command tag, so no RETURNING rows are collected.
+    const written = await guardForeignKey(
+      sql`
+        WITH live AS MATERIALIZED (
+          SELECT id, camera_id FROM videos
+          WHERE id = ANY (${distinctVideoIds(fresh)}::uuid[])
+          ORDER BY id
+          FOR KEY SHARE
+        )
         INSERT INTO frame_results
           (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
            camera_id, recorded_at, time_ms)
@@ -113,24 +160,62 @@ export class ResultRepository {
         FROM jsonb_to_recordset(${batch}::jsonb) AS u(
                video_id uuid, frame_index int4, model text, detections jsonb,
                class_counts jsonb, inference_ms float4, worker_id text)
+        JOIN live AS v ON v.id = u.video_id
         JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
-        JOIN videos AS v ON v.id = u.video_id
         ON CONFLICT (video_id, frame_index, model) DO NOTHING
-        RETURNING 1
-      )
-      SELECT count(*) AS inserted FROM written
+      `.execute(this.db),
+    );
+    return outcome(written.numAffectedRows, results.length);
+  }
+
+  /**
+   * A redelivered batch (a worker that died after writing, a job retried after a lost ack)
+   * costs almost as much as a new one if sent whole: Postgres decodes every row's JSON and
+   * probes the key of each before ON CONFLICT discards it. So one primary-key probe of the
+   * batch's first row decides: absent (the normal case) and the batch goes as it is; present,
+   * and only the rows whose keys are absent are sent. ON CONFLICT still decides in the end, so
+   * a row written by someone else in between is skipped as before.
+   */
+  private async withoutStoredResults(
+    results: readonly FrameResult[],
+  ): Promise<readonly FrameResult[]> {
+    const [first] = results;
+    if (first === undefined) return results;
+    const { rows: probe } = await sql`
+      SELECT 1 FROM frame_results
+      WHERE video_id = ${first.videoId} AND frame_index = ${first.frameIndex}
+        AND model = ${first.model}
     `.execute(this.db);
-    return outcome(rows, results.length);
+    if (probe.length === 0) return results;
+    const { rows: absent } = await sql<{ i: string }>`
+      SELECT u.i FROM unnest(${results.map((r) => r.videoId)}::uuid[],
+                             ${results.map((r) => r.frameIndex)}::int4[],
+                             ${results.map((r) => r.model)}::text[])
+                      WITH ORDINALITY AS u(video_id, frame_index, model, i)
+      WHERE NOT EXISTS (
+        SELECT 1 FROM frame_results AS r
+        WHERE r.video_id = u.video_id AND r.frame_index = u.frame_index AND r.model = u.model)
+    `.execute(this.db);
+    return absent.flatMap((row) => results[Number(row.i) - 1] ?? []);
   }
 
   /**
    * Records permanent per-frame failures in one statement; the first failure recorded for a
-   * (video, frame, model) stays. Frames not in the manifest are skipped.
+   * (video, frame, model) stays. Frames not in the manifest, and frames of a video deleted
+   * before or while this runs, are skipped (the same video lock as {@link insertResults}).
+   *
+   * @throws FrameGoneError as {@link insertResults} does.
    */
   async recordFailures(failures: readonly FrameFailure[]): Promise<WriteOutcome> {
     if (failures.length === 0) return { inserted: 0, skipped: 0 };
-    const { rows } = await sql<InsertedCount>`
-      WITH written AS (
+    const written = await guardForeignKey(
+      sql`
+        WITH live AS MATERIALIZED (
+          SELECT id FROM videos
+          WHERE id = ANY (${distinctVideoIds(failures)}::uuid[])
+          ORDER BY id
+          FOR KEY SHARE
+        )
         INSERT INTO frame_failures
           (video_id, frame_index, model, error_code, error_message, worker_id, attempts)
         SELECT u.video_id, u.frame_index, u.model, u.error_code, u.error_message,
@@ -143,13 +228,12 @@ export class ResultRepository {
                     ${failures.map((f) => f.workerId ?? null)}::text[],
                     ${failures.map((f) => f.attempts ?? null)}::int4[])
                AS u(video_id, frame_index, model, error_code, error_message, worker_id, attempts)
+        JOIN live AS v ON v.id = u.video_id
         JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
         ON CONFLICT (video_id, frame_index, model) DO NOTHING
-        RETURNING 1
-      )
-      SELECT count(*) AS inserted FROM written
-    `.execute(this.db);
-    return outcome(rows, failures.length);
+      `.execute(this.db),
+    );
+    return outcome(written.numAffectedRows, failures.length);
   }
 
   /**
@@ -204,12 +288,30 @@ export class ResultRepository {
   }
 }
 
-/** The single row of a `WITH written AS (… RETURNING 1) SELECT count(*)` write. */
-interface InsertedCount {
-  inserted: string;
+function distinctVideoIds(rows: readonly { readonly videoId: string }[]): string[] {
+  return [...new Set(rows.map((r) => r.videoId))];
 }
 
-function outcome(rows: readonly InsertedCount[], batchSize: number): WriteOutcome {
-  const inserted = Number(rows[0]?.inserted ?? 0);
+function outcome(numAffectedRows: bigint | undefined, batchSize: number): WriteOutcome {
+  const inserted = Number(numAffectedRows ?? 0n);
   return { inserted, skipped: batchSize - inserted };
+}
+
+/** Postgres's foreign_key_violation. */
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Runs a write, turning a foreign-key violation into {@link FrameGoneError}. */
+async function guardForeignKey<T>(write: Promise<T>): Promise<T> {
+  try {
+    return await write;
+  } catch (error) {
+    if (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION
+    ) {
+      throw new FrameGoneError(error);
+    }
+    throw error;
+  }
 }
