@@ -123,20 +123,33 @@ export class FaultInjector {
     }
     this.killedPids.add(victim.pid);
     await victim.kill();
-    const respawn = this.respawn(role, fault.downMs).finally(() => {
+    const respawn = this.respawn(victim, role, fault).finally(() => {
       this.respawns.delete(respawn);
     });
     this.respawns.add(respawn);
-    return { injected: true, victim: `${victim.name} (pid ${victim.pid})` };
+    return {
+      injected: true,
+      victim: `${victim.name} (pid ${victim.pid})`,
+      note: fault.newIdentity ? 'replaced by a new consumer' : 'restarted under its own id',
+    };
   }
 
-  private async respawn(role: ProcessRole, downMs: number): Promise<void> {
-    await sleep(downMs);
+  /** Brings a killed process back (itself, or a new one), retrying while a start fails. */
+  private async respawn(
+    victim: ChaosProcess,
+    role: ProcessRole,
+    fault: PlannedFault,
+  ): Promise<void> {
+    await sleep(fault.downMs);
     const attempts = this.options.respawnAttempts ?? 30;
     for (let attempt = 1; ; attempt++) {
       try {
-        const started: ChaosProcess = await this.system.spawn(role);
-        this.options.log(`started ${started.name} (pid ${started.pid}) in place of a ${role}`);
+        const started: ChaosProcess = fault.newIdentity
+          ? await this.system.spawn(role)
+          : await victim.restart();
+        this.options.log(
+          `started ${started.name} (pid ${started.pid}) after ${victim.name}'s kill`,
+        );
         return;
       } catch (error) {
         if (attempt >= attempts) {

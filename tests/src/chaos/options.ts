@@ -10,6 +10,8 @@ export interface ChaosOptions {
   readonly fsyncs: readonly Fsync[];
   readonly seed: number;
   readonly videos: number;
+  /** Source video lengths, cycled over the videos (1280×720, 15 fps). */
+  readonly videoSeconds: readonly number[];
   /** The fault window. */
   readonly durationMs: number;
   /** Mean gap between process kills. */
@@ -29,6 +31,7 @@ const PROFILES = {
   full: {
     fsyncs: ['everysec', 'always'],
     videos: 14,
+    videoSeconds: [30, 45, 60, 75],
     durationMs: 150_000,
     processKillEveryMs: 5_000,
     redisKills: 2,
@@ -40,6 +43,7 @@ const PROFILES = {
   short: {
     fsyncs: ['everysec'],
     videos: 10,
+    videoSeconds: [16, 24, 32, 40],
     durationMs: 70_000,
     processKillEveryMs: 6_000,
     redisKills: 1,
@@ -96,6 +100,7 @@ export function parseChaosArgs(
     fsyncs,
     seed: integer('--seed', values.seed, defaultSeed, 0, 2 ** 32 - 1),
     videos,
+    videoSeconds: profile.videoSeconds,
     durationMs,
     processKillEveryMs: profile.processKillEveryMs,
     redisKills: profile.redisKills,

@@ -65,33 +65,46 @@ export const CHAOS_SERVICE_ENV: Readonly<Record<string, string>> = {
   EXTRACT_BATCH_SIZE: '8',
 };
 
-const SAMPLINGS: readonly SamplingSpec[] = ['all', 'every:2', 'fps:5'];
+const SAMPLINGS: readonly SamplingSpec[] = ['all', 'every:2', 'fps:10'];
 
-interface PreparedVideo extends ExpectedVideo {
+export interface PreparedVideo extends ExpectedVideo {
   readonly file: string;
   readonly sampling: SamplingSpec;
 }
 
-/** Writes the videos (640×360, 10 fps, 6–12 s, 1–3 squares, three samplings) and counts their frames. */
-export async function prepareVideos(dir: string, count: number): Promise<PreparedVideo[]> {
+/**
+ * Writes the videos (1280×720, 15 fps, lengths cycled from `seconds`, 1–3 squares, three
+ * samplings) and counts the frames each sampling yields with ffprobe; two at a time.
+ */
+export async function prepareVideos(
+  dir: string,
+  count: number,
+  seconds: readonly number[],
+): Promise<PreparedVideo[]> {
   await mkdir(dir, { recursive: true });
-  const videos: PreparedVideo[] = [];
-  for (let i = 0; i < count; i++) {
+  const make = async (i: number): Promise<PreparedVideo> => {
     const squares = 1 + ((i + 1) % 3);
-    const durationS = 6 + 2 * (i % 4);
+    const durationS = seconds[i % seconds.length] ?? 10;
     const sampling = SAMPLINGS[i % SAMPLINGS.length] ?? 'all';
     const filename = `chaos-${String(i).padStart(2, '0')}.mp4`;
     const file = path.join(dir, filename);
-    const shape = { width: 640, height: 360, durationS };
-    await writeRedSquareVideo(file, { ...shape, fps: 10, squares: laneSquares(squares, shape) });
+    const shape = { width: 1280, height: 720, durationS };
+    await writeRedSquareVideo(file, { ...shape, fps: 15, squares: laneSquares(squares, shape) });
     const frames = await ffprobeSampledFrames(file, sampling);
-    videos.push({ file, filename, sampling, frames, squares });
+    return { file, filename, sampling, frames, squares };
+  };
+  const videos: PreparedVideo[] = [];
+  for (let i = 0; i < count; i += 2) {
+    const pair = [make(i), ...(i + 1 < count ? [make(i + 1)] : [])];
+    videos.push(...(await Promise.all(pair)));
   }
   return videos;
 }
 
+/** One run on a fresh system, with `videos` from {@link prepareVideos}. */
 export async function runChaos(
   options: ChaosOptions,
+  videos: readonly PreparedVideo[],
   fsync: Fsync,
   startSystem: SystemFactory,
   log: (line: string) => void,
@@ -100,25 +113,29 @@ export async function runChaos(
   log(`run fsync=${fsync} seed=${options.seed}: data in ${dataDir}`);
   const modelPath = path.join(dataDir, 'red-square.onnx');
   await writeRedSquareModel(modelPath, { inputSize: 320 });
-  const videos = await prepareVideos(path.join(dataDir, 'videos'), options.videos);
-  log(
-    `${videos.length} videos, ${videos.reduce((n, v) => n + v.frames, 0)} frames by ffprobe; starting the system`,
-  );
+  log(`starting the system (4 workers, 2 extractors, 2 reapers, Redis appendfsync ${fsync})`);
 
   const system = await startSystem({ dataDir, modelPath, fsync, env: { ...CHAOS_SERVICE_ENV } });
   const admin = new Redis(system.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   admin.on('error', () => undefined);
   const db = createDatabase({ url: system.databaseUrl, maxConnections: 2 });
+  let keep = options.keep;
   try {
     const report = await exercise(system, admin, db, videos, options, fsync, log);
-    return { ...report, data_dir: options.keep ? dataDir : null };
+    // A failed run keeps its data (service logs, AOF, Postgres) for the post-mortem.
+    keep ||= !report.ok;
+    return { ...report, data_dir: keep ? dataDir : null };
+  } catch (error) {
+    keep = true;
+    throw error;
   } finally {
     admin.disconnect();
     await db.destroy().catch(() => undefined);
     await system.stop().catch((error: unknown) => {
       log(`stopping the system failed: ${String(error)}`);
     });
-    if (!options.keep) await rm(dataDir, { recursive: true, force: true });
+    if (keep) log(`data kept in ${dataDir} (logs/ has every service's output)`);
+    else await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -28,6 +28,13 @@ export interface PlannedFault {
   readonly downMs: number;
   /** Picks the victim among candidates (a process, a worker connection): a number in [0, 1). */
   readonly pick: number;
+  /**
+   * Process kills: true when the replacement is a new process with a new name and consumer id
+   * (a Deployment's new pod: the dead consumer's jobs must be reclaimed by a reaper), false when
+   * the same process is started again under its old id (a StatefulSet's pod: it recovers its
+   * own processing list at start).
+   */
+  readonly newIdentity: boolean;
 }
 
 /** How many of each fault, over how long. */
@@ -90,7 +97,7 @@ export function planFaults(plan: SchedulePlan): PlannedFault[] {
   infra.forEach((kind, i) => {
     const atMs = Math.round(plan.infraFromMs + slot * (i + 0.25 + 0.5 * random()));
     const downMs = kind === 'redis_kill' ? Math.round(500 + 2500 * random()) : 0;
-    faults.push({ atMs, kind, downMs, pick: random() });
+    faults.push({ atMs, kind, downMs, pick: random(), newIdentity: false });
   });
 
   const weights = plan.roleWeights ?? DEFAULT_WEIGHTS;
@@ -109,6 +116,7 @@ export function planFaults(plan: SchedulePlan): PlannedFault[] {
       kind: `${role}_kill`,
       downMs: Math.round(2000 * random()),
       pick: random(),
+      newIdentity: random() < 0.5,
     });
   }
   return faults.sort((a, b) => a.atMs - b.atMs);

@@ -9,6 +9,8 @@ export interface ChaosProcess {
   readonly pid: number;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
+  /** Starts it again under the same name and consumer id; resolved when the new one is ready. */
+  restart(): Promise<ChaosProcess>;
 }
 
 /** A server the suite may crash and bring back. */

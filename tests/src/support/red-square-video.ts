@@ -48,13 +48,22 @@ export function laneSquares(
   }));
 }
 
-/** The lavfi filter graph that draws `spec`. */
+/**
+ * The lavfi filter graph that draws `spec`: each square is a red `color` source overlaid on the
+ * background. (Not `drawbox` with a `t` expression: ffmpeg 5.1's drawbox evaluates its
+ * position once, where `t` is NaN, and draws nothing; `overlay` evaluates it per frame.)
+ */
 export function redSquareFilter(spec: RedSquareVideoSpec): string {
-  const base = `color=c=0x2878c8:s=${spec.width}x${spec.height}:r=${spec.fps}:d=${spec.durationS}`;
-  const boxes = spec.squares.map(
-    (s) => `drawbox=x='${s.x0}+t*${s.vx}':y=${s.y}:w=${s.size}:h=${s.size}:color=red:t=fill`,
-  );
-  return [base, ...boxes].join(',');
+  const timing = `r=${spec.fps}:d=${spec.durationS}`;
+  const background = `color=c=0x2878c8:s=${spec.width}x${spec.height}:${timing}`;
+  if (spec.squares.length === 0) return `${background}[out0]`;
+  const parts = [`${background}[v0]`];
+  spec.squares.forEach((s, k) => {
+    const out = k === spec.squares.length - 1 ? 'out0' : `v${k + 1}`;
+    parts.push(`color=c=red:s=${s.size}x${s.size}:${timing}[s${k}]`);
+    parts.push(`[v${k}][s${k}]overlay=x='${s.x0}+t*${s.vx}':y=${s.y}[${out}]`);
+  });
+  return parts.join(';');
 }
 
 /** Encodes `spec` as H.264 MP4 (yuv420p) at `file`. */
@@ -65,30 +74,29 @@ export async function writeRedSquareVideo(file: string, spec: RedSquareVideoSpec
   ]);
 }
 
-/** The ffmpeg filter a sampling applies, written independently of the extractor's code. */
-function samplingGraph(sampling: SamplingSpec): string {
-  if (sampling === 'all') return '';
-  const [kind, value] = sampling.split(':');
-  if (kind === 'fps') return `,fps=${value}`;
-  return `,select='not(mod(n\\,${value}))'`;
-}
-
 /**
- * How many frames the sampling yields for `file`, counted by ffprobe decoding the file through
- * the sampling filter (`-count_frames`): the independent truth a frame manifest must match.
+ * How many frames the sampling yields for `file`, from ffprobe: the video stream's decoded
+ * frame count (`-count_frames`) and duration. `all`: every frame; `every:n`: frames 0, n,
+ * 2n, … (⌈count / n⌉); `fps:r`: one frame per 1/r s tick from 0 up to the duration
+ * (⌈duration · r⌉), exact for the constant-frame-rate videos made here. (Counting through a
+ * lavfi `movie=…,fps=r` graph instead comes out one short: that path drops the last tick.)
  */
 export async function ffprobeSampledFrames(file: string, sampling: SamplingSpec): Promise<number> {
-  if (/[,:;'\\[\]=]/.test(file)) {
-    throw new Error(`ffprobeSampledFrames: ${file} has characters the movie filter would misread`);
-  }
   const { stdout } = await run('ffprobe', [
-    ...['-v', 'error', '-f', 'lavfi', '-i', `movie=${file}${samplingGraph(sampling)}`],
-    ...['-count_frames', '-select_streams', 'v:0'],
-    ...['-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0'],
+    ...['-v', 'error', '-count_frames', '-select_streams', 'v:0'],
+    ...['-show_entries', 'stream=nb_read_frames,duration', '-of', 'json', file],
   ]);
-  const frames = Number.parseInt(stdout.trim(), 10);
-  if (!Number.isInteger(frames) || frames < 0) {
-    throw new Error(`ffprobe gave no frame count for ${file} (${sampling}): ${stdout}`);
+  const stream = (
+    JSON.parse(stdout) as { streams?: { nb_read_frames?: string; duration?: string }[] }
+  ).streams?.[0];
+  const frames = Number(stream?.nb_read_frames);
+  const duration = Number(stream?.duration);
+  if (!Number.isInteger(frames) || !(duration > 0)) {
+    throw new Error(`ffprobe gave no frame count or duration for ${file}: ${stdout}`);
   }
-  return frames;
+  if (sampling === 'all') return frames;
+  const [kind, value] = sampling.split(':');
+  const n = Number(value);
+  if (kind === 'every') return Math.ceil(frames / n);
+  return Math.ceil(duration * n - 1e-6);
 }
