@@ -46,6 +46,11 @@ export interface RunReport extends CheckReport {
   readonly upload_retries: number;
   readonly uploads_failed: string[];
   readonly restarts_failed: string[];
+  /**
+   * Status of an authenticated `GET /v1/videos` after the drain: 401 means the FLUSHALL
+   * revoked the API key (keys live only in Redis); 0 when the API did not answer.
+   */
+  readonly api_status_after: number;
   readonly data_dir: string | null;
 }
 
@@ -215,6 +220,13 @@ async function exercise(
       : `drained ${drainSeconds} s after the last fault`,
   );
 
+  const apiStatusAfter = await fetch(`${system.apiUrl}/v1/videos?limit=1`, {
+    headers: { authorization: `Bearer ${system.apiKey}` },
+    signal: AbortSignal.timeout(10_000),
+  }).then(
+    (response) => response.status,
+    () => 0,
+  );
   const verdict = judge(
     videos,
     await observeVideos(db, videos),
@@ -231,6 +243,7 @@ async function exercise(
     upload_retries: retries,
     uploads_failed: uploadsFailed,
     restarts_failed: restartsFailed,
+    api_status_after: apiStatusAfter,
     ...verdict,
     ok:
       verdict.ok &&
