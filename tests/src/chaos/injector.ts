@@ -168,39 +168,31 @@ export class FaultInjector {
    */
   private async killWorkerConnection(pick: number): Promise<Omit<InjectedFault, 'kind' | 'atMs'>> {
     const deadline = performance.now() + (this.options.clientKillSearchMs ?? 10_000);
-    let fallback: string | undefined;
     for (;;) {
       const byConsumer = workerConnections(parseClientList(await this.clientList()));
       const consumers = [...byConsumer.keys()].sort();
-      if (consumers.length === 0) {
-        if (performance.now() > deadline) {
-          return { injected: false, note: 'no named worker connection in CLIENT LIST' };
-        }
-      } else {
-        const busy: string[] = [];
-        for (const id of consumers) {
-          if ((await this.admin.llen(this.frames.keys.processing(id))) > 0) busy.push(id);
-        }
-        const candidates = busy.length > 0 ? busy : consumers;
-        const chosen = candidates[Math.floor(pick * candidates.length)];
-        fallback = chosen;
-        if (busy.length > 0 || performance.now() > deadline) {
-          if (chosen === undefined) break;
-          const connections = byConsumer.get(chosen) ?? [];
-          let killed = 0;
-          for (const c of connections) {
-            killed += Number(await this.admin.call('CLIENT', 'KILL', 'ID', c.id));
-          }
-          return {
-            injected: killed > 0,
-            victim: `worker ${chosen}: ${killed} connection(s)`,
-            note: busy.length > 0 ? 'mid-batch' : 'no worker held jobs: idle worker cut',
-          };
-        }
+      const busy: string[] = [];
+      for (const id of consumers) {
+        if ((await this.admin.llen(this.frames.keys.processing(id))) > 0) busy.push(id);
       }
+      const late = performance.now() > deadline;
+      // Past the deadline with no worker holding jobs, any worker's connections are cut.
+      const candidates = busy.length > 0 ? busy : late ? consumers : [];
+      const chosen = candidates[Math.floor(pick * candidates.length)];
+      if (chosen !== undefined) {
+        let killed = 0;
+        for (const c of byConsumer.get(chosen) ?? []) {
+          killed += Number(await this.admin.call('CLIENT', 'KILL', 'ID', c.id));
+        }
+        return {
+          injected: killed > 0,
+          victim: `worker ${chosen}: ${killed} connection(s)`,
+          note: busy.length > 0 ? 'mid-batch' : 'no worker held jobs: an idle worker cut',
+        };
+      }
+      if (late) return { injected: false, note: 'no named worker connection in CLIENT LIST' };
       await sleep(50);
     }
-    return { injected: false, note: `no worker to cut (last seen ${fallback ?? 'none'})` };
   }
 
   private async clientList(): Promise<string> {
