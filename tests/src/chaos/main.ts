@@ -17,7 +17,7 @@ function log(line: string): void {
   process.stderr.write(`chaos: ${line}\n`);
 }
 
-const startSystem: SystemFactory = ({ dataDir, modelPath, fsync, env }) =>
+const startSystem: SystemFactory = ({ dataDir, modelPath, fsync, env, onLog }) =>
   startStack({
     dataDir,
     modelPath,
@@ -27,6 +27,7 @@ const startSystem: SystemFactory = ({ dataDir, modelPath, fsync, env }) =>
     redisAppendFsync: fsync,
     hostEnv: process.env,
     env,
+    onLog,
     apiPort: 0,
   });
 

@@ -32,7 +32,38 @@ export type SystemFactory = (input: {
   fsync: Fsync;
   /** Extra environment for every service. */
   env: Record<string, string>;
+  /** Every line a service prints. */
+  onLog: (service: string, line: string) => void;
 }) => Promise<ChaosSystem>;
+
+/**
+ * Log messages of the recovery paths (reaper reclaims and reconciliations), counted per run
+ * so a report shows which paths the faults exercised.
+ */
+export const RECOVERY_MESSAGES = {
+  frame_jobs_reclaimed: 'reclaimed stalled jobs',
+  video_jobs_reclaimed: 'reclaimed stalled video jobs',
+  frames_reenqueued: 're-enqueued manifest frames that were in no queue list',
+  videos_reenqueued: 're-enqueued videos awaiting extraction whose job was in no queue list',
+} as const;
+type Recovery = keyof typeof RECOVERY_MESSAGES;
+
+/** Counts log lines carrying each recovery message (pino JSON: `"msg":"…"`). */
+export function recoveryCounter(): {
+  onLog: (service: string, line: string) => void;
+  counts: Record<Recovery, number>;
+} {
+  const entries = Object.entries(RECOVERY_MESSAGES) as [Recovery, string][];
+  const counts = Object.fromEntries(entries.map(([k]) => [k, 0])) as Record<Recovery, number>;
+  return {
+    counts,
+    onLog: (_service, line) => {
+      for (const [kind, message] of entries) {
+        if (line.includes(`"msg":"${message}"`)) counts[kind] += 1;
+      }
+    },
+  };
+}
 
 /** The report of one run (one fsync mode). */
 export interface RunReport extends CheckReport {
@@ -46,6 +77,8 @@ export interface RunReport extends CheckReport {
   readonly upload_retries: number;
   readonly uploads_failed: string[];
   readonly restarts_failed: string[];
+  /** Log lines of each recovery path during the run (reaper passes that did something). */
+  readonly recoveries: Record<Recovery, number>;
   /**
    * Status of an authenticated `GET /v1/videos` after the drain: 401 means the FLUSHALL
    * revoked the API key (keys live only in Redis); 0 when the API did not answer.
@@ -120,7 +153,14 @@ export async function runChaos(
   await writeRedSquareModel(modelPath, { inputSize: 320 });
   log(`starting the system (4 workers, 2 extractors, 2 reapers, Redis appendfsync ${fsync})`);
 
-  const system = await startSystem({ dataDir, modelPath, fsync, env: { ...CHAOS_SERVICE_ENV } });
+  const recoveries = recoveryCounter();
+  const system = await startSystem({
+    dataDir,
+    modelPath,
+    fsync,
+    env: { ...CHAOS_SERVICE_ENV },
+    onLog: recoveries.onLog,
+  });
   const admin = new Redis(system.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
   admin.on('error', () => undefined);
   const db = createDatabase({ url: system.databaseUrl, maxConnections: 2 });
@@ -129,7 +169,7 @@ export async function runChaos(
     const report = await exercise(system, admin, db, videos, options, fsync, log);
     // A failed run keeps its data (service logs, AOF, Postgres) for the post-mortem.
     keep ||= !report.ok;
-    return { ...report, data_dir: keep ? dataDir : null };
+    return { ...report, recoveries: { ...recoveries.counts }, data_dir: keep ? dataDir : null };
   } catch (error) {
     keep = true;
     throw error;
@@ -152,7 +192,7 @@ async function exercise(
   options: ChaosOptions,
   fsync: Fsync,
   log: (line: string) => void,
-): Promise<Omit<RunReport, 'data_dir'>> {
+): Promise<Omit<RunReport, 'data_dir' | 'recoveries'>> {
   const faults = planFaults({
     durationMs: options.durationMs,
     seed: options.seed,
