@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/coverage/**', '.nx/**'],
+    ignores: ['**/node_modules/**', '**/dist/**', '**/coverage/**', '.nx/**', '.framewise/**'],
   },
   js.configs.recommended,
   {

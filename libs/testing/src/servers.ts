@@ -1,3 +1,5 @@
+import { postgresSettingArgs as settingArgs } from '@framewise/stack';
+
 /** How a test server was obtained. */
 export type InfraSource = 'env' | 'docker' | 'local';
 
@@ -73,9 +75,5 @@ export const TEST_POSTGRES_SETTINGS: Readonly<Record<string, string>> = {
 
 /** `-c name=value` arguments for the defaults plus `overrides`; rejects malformed names. */
 export function postgresSettingArgs(overrides: Readonly<Record<string, string>> = {}): string[] {
-  const merged = { ...TEST_POSTGRES_SETTINGS, ...overrides };
-  return Object.entries(merged).flatMap(([name, value]) => {
-    if (!/^[a-z][a-z0-9_.]*$/.test(name)) throw new Error(`not a Postgres setting name: ${name}`);
-    return ['-c', `${name}=${value}`];
-  });
+  return settingArgs({ ...TEST_POSTGRES_SETTINGS, ...overrides });
 }

@@ -1,3 +1,4 @@
+import './workspace-sources';
 import { sweepOrphans } from '../local/processes';
 import type { StartedSharedInfra } from '../shared';
 import { needsS3, publishSharedInfra, startSharedInfra } from '../shared';

@@ -1,3 +1,4 @@
+import './workspace-sources';
 import { sweepOrphans } from '../local/processes';
 import { deleteRunBuckets } from '../s3';
 import type { StartedSharedInfra } from '../shared';

@@ -1,107 +1,37 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import {
+  INSTALL_HINTS,
+  findPostgresBin as findPostgresBinIn,
+  findRedisServer as findRedisServerIn,
+  postgresRunAs as postgresRunAsIn,
+  which as whichIn,
+} from '@framewise/stack';
+import type { RunAs } from '@framewise/stack';
 
-/** What to install when a binary is missing; quoted verbatim in the harness's errors. */
-export const INSTALL_HINTS = {
-  redis:
-    'install Redis 7 (Debian/Ubuntu: `apt-get install redis-server`; macOS: `brew install redis`)',
-  postgres:
-    'install PostgreSQL 14+ server binaries (Debian/Ubuntu: `apt-get install postgresql`; macOS: `brew install postgresql@16`), or set FRAMEWISE_PG_BIN to the directory holding initdb and postgres',
-  radosgw:
-    "install Ceph's RADOS Gateway and one monitor and OSD to run it on (Debian/Ubuntu: `apt-get install --no-install-recommends radosgw ceph-mon ceph-osd`)",
-} as const;
+// Binary lookup lives in @framewise/stack (npm start uses it too); the harness looks up in
+// its own environment.
+export { INSTALL_HINTS };
+export type { RunAs };
 
 /** Finds an executable on PATH. */
 export function which(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
+  return whichIn(name, process.env);
 }
 
+/** FRAMEWISE_REDIS_SERVER, else redis-server on PATH. */
 export function findRedisServer(): string | undefined {
-  return process.env.FRAMEWISE_REDIS_SERVER ?? which('redis-server');
+  return findRedisServerIn(process.env);
 }
 
-/**
- * The directory holding PostgreSQL's `initdb` and `postgres`: FRAMEWISE_PG_BIN, then
- * `pg_config --bindir`, then the newest Debian-style /usr/lib/postgresql/<v>/bin, then PATH.
- */
+/** FRAMEWISE_PG_BIN, pg_config, /usr/lib/postgresql/<v>/bin, then PATH. */
 export function findPostgresBin(): string | undefined {
-  const has = (dir: string) =>
-    fs.existsSync(path.join(dir, 'initdb')) && fs.existsSync(path.join(dir, 'postgres'));
-  const fromEnv = process.env.FRAMEWISE_PG_BIN;
-  if (fromEnv !== undefined && fromEnv !== '') return has(fromEnv) ? fromEnv : undefined;
-
-  const pgConfig = which('pg_config');
-  if (pgConfig) {
-    const out = spawnSync(pgConfig, ['--bindir'], { encoding: 'utf8' });
-    const dir = out.stdout.trim();
-    if (out.status === 0 && has(dir)) return dir;
-  }
-  const debian = '/usr/lib/postgresql';
-  if (fs.existsSync(debian)) {
-    const versions = fs
-      .readdirSync(debian)
-      .filter((v) => /^\d+$/.test(v))
-      .sort((a, b) => Number(b) - Number(a));
-    for (const v of versions) {
-      const dir = path.join(debian, v, 'bin');
-      if (has(dir)) return dir;
-    }
-  }
-  const initdb = which('initdb');
-  if (initdb) {
-    const dir = path.dirname(fs.realpathSync(initdb));
-    if (has(dir)) return dir;
-  }
-  return undefined;
+  return findPostgresBinIn(process.env);
 }
 
-export interface RunAs {
-  readonly uid: number;
-  readonly gid: number;
-  /** Prefix that runs a command as that user: `setpriv --reuid … --`. Empty when not needed. */
-  readonly prefix: readonly string[];
-}
-
-/**
- * PostgreSQL refuses to run as root. As root, the harness runs it as the `postgres` user (the
- * Debian package creates it) through setpriv, which execs in place so the pid we hold is the
- * postmaster's own.
- */
+/** Who runs Postgres: this user, or as root the postgres user (FRAMEWISE_PG_USER) via setpriv. */
 export function postgresRunAs(): RunAs | { readonly error: string } {
-  const uid = process.getuid?.() ?? 1000;
-  const gid = process.getgid?.() ?? 1000;
-  if (uid !== 0) return { uid, gid, prefix: [] };
-  const user = process.env.FRAMEWISE_PG_USER ?? 'postgres';
-  const id = spawnSync('id', ['-u', user], { encoding: 'utf8' });
-  const gidOut = spawnSync('id', ['-g', user], { encoding: 'utf8' });
-  if (id.status !== 0 || gidOut.status !== 0) {
-    return {
-      error: `tests run as root, and PostgreSQL refuses to run as root; no user "${user}" exists to run it as. Create one (\`useradd --system postgres\`; the Debian postgresql package does this) or set FRAMEWISE_PG_USER`,
-    };
-  }
-  const setpriv = which('setpriv');
-  if (!setpriv)
-    return {
-      error: 'tests run as root and need `setpriv` (util-linux) to drop to the postgres user',
-    };
-  const runUid = Number(id.stdout.trim());
-  const runGid = Number(gidOut.stdout.trim());
-  return {
-    uid: runUid,
-    gid: runGid,
-    prefix: [setpriv, `--reuid=${runUid}`, `--regid=${runGid}`, '--clear-groups', '--'],
-  };
+  return postgresRunAsIn(process.env);
 }
 
 /** The Ceph programs a private RADOS Gateway needs, by name. */
