@@ -504,7 +504,12 @@ export class QueueConsumer<T> {
   }
 }
 
-function defaultConsumerId(): string {
+/**
+ * The consumer id a {@link QueueConsumer} makes when given none: `<host>-<pid>-<6 hex>`. A
+ * process that names its Redis connections after its consumer (CLIENT SETNAME) makes the id
+ * first with this, then passes it as `consumerId`.
+ */
+export function defaultConsumerId(): string {
   const host =
     os
       .hostname()

@@ -16,7 +16,7 @@ export { queueKeys, DEFAULT_KEY_PREFIX } from './keys';
 export type { QueueKeys } from './keys';
 export { QueueProducer } from './producer';
 export type { EnqueueOptions } from './producer';
-export { QueueConsumer } from './consumer';
+export { QueueConsumer, defaultConsumerId } from './consumer';
 export type {
   AckResult,
   ClaimResult,

@@ -24,6 +24,7 @@ import { Finalizer } from './finalize/finalizer';
 import { ReaperMetrics } from './metrics/reaper-metrics';
 import { registerSystemMetrics } from './metrics/system-metrics';
 import { Reconciler } from './reconcile/reconciler';
+import { VideoReconciler } from './reconcile/video-reconciler';
 import { IntervalLoop } from './schedule/loop';
 
 async function main(): Promise<void> {
@@ -64,6 +65,24 @@ async function main(): Promise<void> {
   const queueReaper = new QueueReaper(queue, redis, {
     logger: withContext(logger, { component: 'reclaim' }),
   });
+  // The video queue too: an extractor that dies mid-extraction leaves its video job in its
+  // processing list, and only a reclaim returns it (a restarted extractor recovers its own
+  // list only when it keeps its consumer id). Same settings as the API's and extractors'.
+  const videos = videoQueue({ keyPrefix: config.REDIS_KEY_PREFIX });
+  const videoQueueReaper = new QueueReaper(videos, redis, {
+    logger: withContext(logger, { component: 'reclaim', queue: QUEUE_NAMES.videos }),
+  });
+  const videoReconciler = new VideoReconciler(
+    new VideoRepository(db),
+    videos,
+    redis,
+    withContext(logger, { component: 'reconcile', queue: QUEUE_NAMES.videos }),
+    {
+      graceMs: config.REAPER_RECONCILE_GRACE,
+      lockKey: `${config.REDIS_KEY_PREFIX}{${QUEUE_NAMES.videos}}:reconcile-lock`,
+      lockTtlMs: Math.max(60_000, 2 * config.REAPER_RECONCILE_INTERVAL),
+    },
+  );
   const reconciler = new Reconciler(
     new FrameRepository(db),
     new ResultRepository(db),
@@ -103,6 +122,13 @@ async function main(): Promise<void> {
         metrics.deadLettered.inc({ reason: 'deliveries' }, report.deadLettered);
         if (report.reclaimed + report.deadLettered > 0)
           logger.info(report, 'reclaimed stalled jobs');
+        const videoReport = await timed('reclaim', () => videoQueueReaper.runOnce());
+        metrics.videoJobsReclaimed.inc(videoReport.reclaimed);
+        if (videoReport.reclaimed + videoReport.deadLettered > 0)
+          logger.info(
+            { ...videoReport, queue: QUEUE_NAMES.videos },
+            'reclaimed stalled video jobs',
+          );
       },
       logger,
       () => {
@@ -116,6 +142,8 @@ async function main(): Promise<void> {
         const report = await timed('reconcile', () => reconciler.runOnce());
         metrics.reconciled.inc(report.reenqueued);
         metrics.deadLettered.inc({ reason: 'recorded' }, report.deadLetteredRecorded);
+        const videoReport = await videoReconciler.runOnce();
+        metrics.videosReconciled.inc(videoReport.reenqueued);
       },
       logger,
       () => {

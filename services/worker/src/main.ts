@@ -15,7 +15,7 @@ import {
   startOpsServer,
   withContext,
 } from '@framewise/observability';
-import { QueueConsumer, checkRedisDurability } from '@framewise/queue';
+import { QueueConsumer, checkRedisDurability, defaultConsumerId } from '@framewise/queue';
 import { createVideoStorage } from '@framewise/storage';
 import { workerConfigSchema } from './config';
 import { claimBatchSize } from './detection/batch-size';
@@ -42,7 +42,14 @@ async function main(): Promise<void> {
   const metrics = new WorkerMetrics(registry);
   let ready = false;
 
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // The connection carries the consumer id as its name (CLIENT SETNAME, re-sent on every
+  // reconnect; the blocking connection duplicated from it inherits it), so an operator reading
+  // CLIENT LIST sees which worker holds which connection.
+  const consumerId = config.WORKER_CONSUMER_ID ?? defaultConsumerId();
+  const redis = new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: null,
+    connectionName: `worker:${consumerId}`,
+  });
   redis.on('error', (error: unknown) => {
     logger.warn({ err: error }, 'redis connection error');
   });
@@ -83,7 +90,7 @@ async function main(): Promise<void> {
   });
   const batchSize = claimBatchSize(detector.model, config.WORKER_BATCH_MAX);
   const consumer = new QueueConsumer(queue, redis, {
-    ...(config.WORKER_CONSUMER_ID === undefined ? {} : { consumerId: config.WORKER_CONSUMER_ID }),
+    consumerId,
     // A batch being read, one being inferred and up to two being written.
     prefetch: batchSize * 4,
     heartbeatTtlMs: config.WORKER_HEARTBEAT_TTL,

@@ -136,6 +136,30 @@ it('loses nothing when a worker is SIGKILLed mid-batch: the reaper brings its jo
   });
 });
 
+it('names its Redis connections after its consumer and loses nothing when they are cut mid-batch', async () => {
+  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
+    const consumerId = `cut-${prefix.replace(/[^A-Za-z0-9]/g, '')}`;
+    const worker = start('worker', { ...vars, WORKER_CONSUMER_ID: consumerId });
+    start('reaper', vars);
+    const processing = testQueue(prefix).keys.processing(consumerId);
+    const named = async () => {
+      const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+      return list
+        .split('\n')
+        .filter((line) => line.includes(` name=worker:${consumerId} `))
+        .map((line) => /^id=(\d+)/.exec(line)?.[1] ?? '');
+    };
+    // Mid-batch: the worker holds claimed, unacked jobs when its connections die.
+    await waitFor('a batch in hand', async () => (await redis.llen(processing)) > 0, 60_000);
+    const ids = await named();
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) await redis.call('CLIENT', 'KILL', 'ID', id);
+    await expectFinished(db, videoId, () => worker.output.join(''));
+    // It reconnected under the same name.
+    expect((await named()).length).toBeGreaterThan(0);
+  });
+});
+
 describe('with a private Redis', () => {
   let server: RedisServer;
   beforeAll(async () => {

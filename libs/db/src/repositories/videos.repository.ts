@@ -309,6 +309,29 @@ export class VideoRepository {
   }
 
   /**
+   * Ids of videos still waiting for or in extraction (`uploaded`, `extracting`) whose row has
+   * not changed since `updatedBefore`, oldest first: the reaper checks that each still has a
+   * job in the video queue (Redis may have lost it). Ordered by id and paged with `afterId`;
+   * uses the partial unfinished-videos index.
+   */
+  async findAwaitingExtraction(
+    updatedBefore: Date,
+    limit = 500,
+    afterId?: string,
+  ): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('videos')
+      .select('id')
+      .where('status', 'in', ['uploaded', 'extracting'])
+      .where('updated_at', '<', updatedBefore)
+      .$if(afterId !== undefined, (q) => q.where('id', '>', afterId ?? ''))
+      .orderBy('id')
+      .limit(clampLimit(limit, 500))
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
+  /**
    * Videos whose extraction has ended (`detecting`) and whose every manifest frame has a
    * result or a permanent failure for the video's model: the reaper's finalizer moves them to
    * `completed` (failed = 0) or `completed_with_errors`.

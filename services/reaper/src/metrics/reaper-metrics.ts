@@ -10,6 +10,8 @@ export class ReaperMetrics {
   readonly promoted: Counter;
   readonly deadLettered: Counter<'reason'>;
   readonly reconciled: Counter;
+  readonly videoJobsReclaimed: Counter;
+  readonly videosReconciled: Counter;
   readonly finalized: Counter<'status'>;
   readonly loopSeconds: Histogram<'loop'>;
   readonly loopErrors: Counter<'loop'>;
@@ -35,6 +37,16 @@ export class ReaperMetrics {
     this.reconciled = new Counter({
       name: 'framewise_reaper_reconciled_total',
       help: 'Manifest frames without a result that were in no queue list, re-enqueued.',
+      registers,
+    });
+    this.videoJobsReclaimed = new Counter({
+      name: 'framewise_reaper_video_jobs_reclaimed_total',
+      help: 'Video (extraction) jobs returned to pending from extractors whose heartbeat expired.',
+      registers,
+    });
+    this.videosReconciled = new Counter({
+      name: 'framewise_reaper_videos_reconciled_total',
+      help: 'Videos awaiting extraction whose job was in no queue list, re-enqueued.',
       registers,
     });
     this.finalized = new Counter({

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { FrameJob } from '@framewise/contracts';
 import { frameJobId } from '@framewise/contracts';
 import type { FrameRepository, ResultRepository } from '@framewise/db';
 import type { Logger } from '@framewise/observability';
 import type { QueueDefinition, RedisClient } from '@framewise/queue';
 import { QueueProducer } from '@framewise/queue';
+import { snapshotQueue, withLock } from './queue-snapshot';
 
 /** Options of a {@link Reconciler}. */
 export interface ReconcilerOptions {
@@ -33,8 +33,6 @@ export interface ReconcileReport {
   /** Job ids seen in Redis (pending, processing, delayed, dead). */
   readonly jobsInRedis: number;
 }
-
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
  * Makes Postgres' frame manifest, the source of truth for what must be detected, win over
@@ -80,22 +78,12 @@ export class Reconciler {
   }
 
   async runOnce(now: Date = new Date()): Promise<ReconcileReport> {
-    const token = randomUUID();
-    const locked = await this.redis.set(
-      this.options.lockKey,
-      token,
-      'PX',
-      this.options.lockTtlMs,
-      'NX',
+    const report = await withLock(this.redis, this.options.lockKey, this.options.lockTtlMs, () =>
+      this.pass(new Date(now.getTime() - this.options.graceMs)),
     );
-    if (locked !== 'OK') {
-      return { ran: false, examined: 0, reenqueued: 0, deadLetteredRecorded: 0, jobsInRedis: 0 };
-    }
-    try {
-      return await this.pass(new Date(now.getTime() - this.options.graceMs));
-    } finally {
-      await this.redis.eval(RELEASE_LOCK, 1, this.options.lockKey, token);
-    }
+    return (
+      report ?? { ran: false, examined: 0, reenqueued: 0, deadLetteredRecorded: 0, jobsInRedis: 0 }
+    );
   }
 
   private async pass(createdBefore: Date): Promise<ReconcileReport> {
@@ -104,7 +92,7 @@ export class Reconciler {
     if (first.length === 0) {
       return { ran: true, examined: 0, reenqueued: 0, deadLetteredRecorded: 0, jobsInRedis: 0 };
     }
-    const { live, dead } = await this.snapshot();
+    const { live, dead } = await snapshotQueue(this.redis, this.queue.keys, this.scanChunk);
     let examined = 0;
     let reenqueued = 0;
     let deadLetteredRecorded = 0;
@@ -167,58 +155,4 @@ export class Reconciler {
       jobsInRedis: live.size + dead.size,
     };
   }
-
-  /** Job ids in every live list of the queue, and dead job ids with their last error. */
-  private async snapshot(): Promise<{ live: Set<string>; dead: Map<string, string> }> {
-    const live = new Set<string>();
-    const dead = new Map<string, string>();
-    const keys = this.queue.keys;
-    const consumers = await this.redis.smembers(keys.consumers);
-    for (const list of [keys.pending, ...consumers.map((c) => keys.processing(c))]) {
-      await this.scanList(list, (payload) => {
-        const id = jobIdOf(payload);
-        if (id !== undefined) live.add(id);
-      });
-    }
-    for (let start = 0; ; start += this.scanChunk) {
-      const members = await this.redis.zrange(keys.delayed, start, start + this.scanChunk - 1);
-      for (const payload of members) {
-        const id = jobIdOf(payload);
-        if (id !== undefined) live.add(id);
-      }
-      if (members.length < this.scanChunk) break;
-    }
-    await this.scanList(keys.dead, (entry) => {
-      const parsed = parseJson(entry);
-      if (typeof parsed?.id === 'string') {
-        dead.set(parsed.id, typeof parsed.error === 'string' ? parsed.error : 'dead-lettered');
-      }
-    });
-    return { live, dead };
-  }
-
-  private async scanList(key: string, each: (entry: string) => void): Promise<void> {
-    for (let start = 0; ; start += this.scanChunk) {
-      const entries = await this.redis.lrange(key, start, start + this.scanChunk - 1);
-      entries.forEach(each);
-      if (entries.length < this.scanChunk) return;
-    }
-  }
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The job id of a queue payload (`{"id", "group", "at", "data"}`), without validating the rest. */
-function jobIdOf(payload: string): string | undefined {
-  const id = parseJson(payload)?.id;
-  return typeof id === 'string' ? id : undefined;
 }
