@@ -68,12 +68,10 @@ export const extractorConfigSchema = z.object({
   EXTRACT_JPEG_QUALITY: int({ min: 2, max: 31, default: 3 }),
   /** Consumer id for the video queue; a stable one (pod name) recovers its jobs at restart. */
   EXTRACTOR_CONSUMER_ID: text().optional(),
-  /** Heartbeat lifetime of an extractor: this long after a crash, its video jobs are reclaimed. */
-  EXTRACTOR_HEARTBEAT_TTL: duration({ default: '15s', min: '100ms' }),
   /**
-   * How often each extractor returns the video jobs of dead extractors to the queue and
-   * promotes due retries (the reaper service does this for the frame queue only).
+   * Heartbeat lifetime of an extractor: this long after a crash, the reaper service returns its
+   * video jobs to the queue.
    */
-  EXTRACTOR_REAP_INTERVAL: duration({ default: '5s', min: '10ms' }),
+  EXTRACTOR_HEARTBEAT_TTL: duration({ default: '15s', min: '100ms' }),
 });
 export type ExtractorConfig = z.output<typeof extractorConfigSchema>;

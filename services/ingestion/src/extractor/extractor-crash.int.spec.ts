@@ -1,8 +1,9 @@
 // The extractor as a real process, SIGKILLed mid-extraction of a real video; a second one
 // (another consumer id, as a replacement pod would have) must finish the video with every
 // frame in the manifest exactly once and every frame job published. The reaper service runs
-// beside them, as in production (its reconciler re-enqueues the jobs of frames whose manifest
-// row landed just before the kill but whose publish did not).
+// beside them, as in production: it returns the dead extractor's video job to the queue, and its
+// reconciler re-enqueues the jobs of frames whose manifest row landed just before the kill but
+// whose publish did not.
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -88,7 +89,6 @@ function extractor(consumerId: string): ServiceProcess {
     EXTRACT_JPEG_QUALITY: '2',
     EXTRACTOR_CONSUMER_ID: consumerId,
     EXTRACTOR_HEARTBEAT_TTL: '1500ms',
-    EXTRACTOR_REAP_INTERVAL: '250ms',
     LOG_LEVEL: 'info',
   });
   processes.push(p);

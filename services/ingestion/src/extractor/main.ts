@@ -15,7 +15,6 @@ import {
   QueueAdmin,
   QueueConsumer,
   QueueProducer,
-  QueueReaper,
   QueueWorker,
   checkRedisDurability,
 } from '@framewise/queue';
@@ -102,23 +101,10 @@ async function main(): Promise<void> {
       { name: 'storage', check: () => storage.checkReady() },
     ],
   });
-  // Every extractor reaps the video queue: jobs of a crashed extractor go back to pending once
-  // its heartbeat expires, and due retries are promoted. Safe with many extractors at once.
-  const videoReaper = new QueueReaper(videos, redis, {
-    intervalMs: config.EXTRACTOR_REAP_INTERVAL,
-    logger,
-    onPass: (report) => {
-      if (report.reclaimed > 0 || report.deadLettered > 0) {
-        logger.warn(report, 'reclaimed the video jobs of a dead extractor');
-      }
-    },
-  });
   await worker.start();
-  videoReaper.start();
   logger.info({ ops: ops.url }, 'extractor started');
 
   onShutdown(logger, 'stopping: no new video jobs; running extractions get 30 s', [
-    { name: 'video reaper', close: () => videoReaper.stop() },
     { name: 'worker', close: () => worker.close({ deadlineMs: 30_000 }) },
     { name: 'ops', close: () => ops.close() },
     { name: 'db', close: () => db.destroy() },
