@@ -177,6 +177,53 @@ describe('OnnxYoloDetector.detectMany', () => {
     await detector.close();
   });
 
+  it('counts in inputWaitMs the time it waits for input that inference did not hide', async () => {
+    const detector = await OnnxYoloDetector.load({
+      model: { path: await writeRedSquareModel(file('wait.onnx'), { inputSize: 64 }) },
+      maxBatch: 1,
+    });
+    const image = await redSquaresImage(64, 64, [], 'png');
+    // The source makes every item after the first take 60 ms, far longer than a 64x64 run.
+    async function* source(): AsyncGenerator<DetectItem> {
+      for (let n = 0; n < 4; n++) {
+        if (n > 0) await new Promise((r) => setTimeout(r, 60));
+        yield { image };
+      }
+    }
+    const before = detector.stats();
+    let count = 0;
+    for await (const outcome of detector.detectMany(source())) {
+      expect(outcome.detections).toEqual([]);
+      count++;
+    }
+    const after = detector.stats();
+    expect(count).toBe(4);
+    expect(after.images - before.images).toBe(4);
+    // 3 slow items: at least 3 x 60 ms minus what the runs overlapped (a few ms each).
+    expect(after.inputWaitMs - before.inputWaitMs).toBeGreaterThan(120);
+    await detector.close();
+  });
+
+  it('runs with intra-op spinning on and off (the session option onnxruntime accepts)', async () => {
+    const model = await writeRedSquareModel(file('spin.onnx'), { inputSize: 64 });
+    const image = await redSquaresImage(
+      64,
+      64,
+      [{ left: 8, top: 8, width: 24, height: 24 }],
+      'png',
+    );
+    for (const intraOpSpinning of [true, false]) {
+      const detector = await OnnxYoloDetector.load({
+        model: { path: model },
+        intraOpThreads: 2,
+        intraOpSpinning,
+      });
+      const [found] = await detector.detect(image);
+      expect(found?.box).toEqual({ x1: 8, y1: 8, x2: 32, y2: 32 });
+      await detector.close();
+    }
+  });
+
   it('stops the source when the consumer stops early', async () => {
     const detector = await OnnxYoloDetector.load({
       model: { path: await writeRedSquareModel(file('stop.onnx')) },

@@ -59,8 +59,11 @@ export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOpti
 
 /**
  * Cumulative timings since load (warm-up excluded), for metrics and benchmarks. `resizeMs` is wall
- * time of decode + resize per batch, which overlaps inference in detectMany; `copyMs` (HWC→CHW
- * float copy), `inferenceMs` (session.run) and `decodeMs` (decode + NMS) run on the JS thread.
+ * time of decode + resize per batch, from queueing to result, which overlaps inference in
+ * detectMany (so it includes time the result waited for the JS thread); `copyMs` (HWC→CHW float
+ * copy), `inferenceMs` (session.run) and `decodeMs` (decode + NMS) run on the JS thread.
+ * `inputWaitMs` is how long detectMany waited for its next batch to be read and resized: the
+ * part of input preparation that inference did NOT hide (near 0 when the overlap works).
  */
 export interface DetectorStats {
   images: number;
@@ -69,10 +72,19 @@ export interface DetectorStats {
   copyMs: number;
   inferenceMs: number;
   decodeMs: number;
+  inputWaitMs: number;
 }
 
 function zeroStats(): DetectorStats {
-  return { images: 0, batches: 0, resizeMs: 0, copyMs: 0, inferenceMs: 0, decodeMs: 0 };
+  return {
+    images: 0,
+    batches: 0,
+    resizeMs: 0,
+    copyMs: 0,
+    inferenceMs: 0,
+    decodeMs: 0,
+    inputWaitMs: 0,
+  };
 }
 
 const noopLogger: DetectorLogger = { info: () => undefined, warn: () => undefined };
@@ -255,8 +267,10 @@ export class OnnxYoloDetector implements Detector {
     try {
       let next = this.prepareNext(reader);
       for (;;) {
+        const waitStart = performance.now();
         const prepared = await next.batch;
         if (!prepared) return;
+        this.counters.inputWaitMs += performance.now() - waitStart;
         next = this.prepareNext(reader);
         // If the consumer stops early, the prefetch's failure must not surface as unhandled.
         next.batch.catch(() => undefined);

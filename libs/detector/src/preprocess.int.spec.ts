@@ -1,6 +1,25 @@
-// sharp's `fit: 'inside'` must size images exactly as Ultralytics' LetterBox rounds them.
+// sharp's `fit: 'inside'` must size images exactly as Ultralytics' LetterBox rounds them, and
+// pixels must be read as Ultralytics (cv2.imread) reads them.
 import sharp from 'sharp';
 import { letterboxGeometry } from './letterbox';
+import { resizeForInput } from './preprocess';
+
+/** `jpeg` without its APP2 ICC_PROFILE segments: the same compressed pixels, no profile. */
+function withoutIccProfile(jpeg: Buffer): Buffer {
+  const kept: Buffer[] = [jpeg.subarray(0, 2)];
+  let at = 2;
+  // Marker segments up to start-of-scan: 0xFF, marker, 16-bit length (including itself).
+  while (at + 4 <= jpeg.length && jpeg[at + 1] !== 0xda) {
+    const end = at + 2 + jpeg.readUInt16BE(at + 2);
+    const isIcc =
+      jpeg[at + 1] === 0xe2 &&
+      jpeg.subarray(at + 4, at + 16).toString('latin1') === 'ICC_PROFILE\0';
+    if (!isIcc) kept.push(jpeg.subarray(at, end));
+    at = end;
+  }
+  kept.push(jpeg.subarray(at));
+  return Buffer.concat(kept);
+}
 
 describe("sharp fit 'inside' rounds like Ultralytics", () => {
   it('on 120 sizes (seeded), into square and non-square inputs', async () => {
@@ -40,5 +59,34 @@ describe("sharp fit 'inside' rounds like Ultralytics", () => {
         ]);
       }
     }
+  });
+});
+
+describe('decoding ignores embedded ICC profiles, as cv2.imread does', () => {
+  it('a JPEG with a Display P3 profile gives the pixels of the same JPEG without it', async () => {
+    // A colourful gradient, so that a P3 → sRGB conversion would change the pixels.
+    const width = 96;
+    const height = 64;
+    const rgb = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < width * height; i++) {
+      rgb[3 * i] = (i * 7) % 256;
+      rgb[3 * i + 1] = (i * 3) % 256;
+      rgb[3 * i + 2] = 255 - (i % 256);
+    }
+    const withProfile = await sharp(rgb, { raw: { width, height, channels: 3 } })
+      .withIccProfile('p3')
+      .jpeg({ quality: 95 })
+      .toBuffer();
+    const plain = withoutIccProfile(withProfile);
+    expect((await sharp(withProfile).metadata()).icc).toBeDefined();
+    expect((await sharp(plain).metadata()).icc).toBeUndefined();
+    // The guard: colour-managed decoding (sharp's default) does change these pixels.
+    const managed = await sharp(withProfile).raw().toBuffer();
+    expect(managed.equals(await sharp(plain).raw().toBuffer())).toBe(false);
+
+    const a = await resizeForInput(withProfile, 64, 64);
+    const b = await resizeForInput(plain, 64, 64);
+    expect(a.geometry).toEqual(b.geometry);
+    expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
   });
 });

@@ -11,6 +11,13 @@ export interface SessionSettings {
   readonly intraOpThreads?: number;
   /** Threads running independent operators in parallel. Default: onnxruntime's choice. */
   readonly interOpThreads?: number;
+  /**
+   * Whether onnxruntime's intra-op threads spin (busy-wait) between operators instead of
+   * sleeping. Spinning saves a little latency per operator when the cores are otherwise idle,
+   * but burns them while the detector decodes and resizes the next frames on the same cores.
+   * Default false.
+   */
+  readonly intraOpSpinning?: boolean;
   /** GPU ordinal for cuda / tensorrt. Default 0. */
   readonly deviceId?: number;
 }
@@ -55,6 +62,8 @@ export async function openSession(
     ...(settings.interOpThreads !== undefined
       ? { interOpNumThreads: settings.interOpThreads }
       : {}),
+    // Session config entry "session.intra_op.allow_spinning" (onnxruntime_session_options_config_keys.h).
+    extra: { session: { 'intra_op.allow_spinning': settings.intraOpSpinning ? '1' : '0' } },
   };
   for (const provider of order) {
     try {
