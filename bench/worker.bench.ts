@@ -339,7 +339,7 @@ async function bareLoops(
   loops: number,
   threads: number,
   seconds: number,
-): Promise<number> {
+): Promise<{ fps: number; cpuMsPerFrame: number }> {
   const sessions = await Promise.all(
     Array.from({ length: loops }, () =>
       ort.InferenceSession.create(modelPath, {
@@ -356,6 +356,7 @@ async function bareLoops(
   const feeds = sessions.map((s) => ({ [s.inputNames[0] ?? 'images']: tensor }));
   await Promise.all(sessions.map((s, i) => s.run(feeds[i] ?? {}))); // warm-up
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const counts = await Promise.all(
     sessions.map(async (s, i) => {
       let runs = 0;
@@ -366,9 +367,11 @@ async function bareLoops(
       return runs;
     }),
   );
-  const fps = counts.reduce((a, b) => a + b, 0) / ((performance.now() - start) / 1000);
+  const cpu = process.cpuUsage(cpuStart);
+  const runs = counts.reduce((a, b) => a + b, 0);
+  const fps = runs / ((performance.now() - start) / 1000);
   await Promise.all(sessions.map((s) => s.release()));
-  return fps;
+  return { fps, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / runs };
 }
 
 interface Env {
@@ -420,12 +423,13 @@ async function realPart(
   }));
   const measured = new Map<
     number,
-    { fps: number[]; bare: number[]; detail: Record<string, number> }
+    { fps: number[]; bare: number[]; cpuRatio: number[]; detail: Record<string, number> }
   >();
   for (let round_ = 0; round_ < 2; round_++) {
     for (const { workers: n, threads } of configs) {
       const prefix = `bench${round_}${n}:`;
-      const bareBefore = await bareLoops(modelPath, n, threads, 4);
+      const before = await bareLoops(modelPath, n, threads, 4);
+      const bareBefore = before.fps;
       const started = await startWorkers(n, {
         REDIS_URL: e.redisUrl,
         DATABASE_URL: e.databaseUrl,
@@ -457,25 +461,27 @@ async function realPart(
       await started.stop();
       const rows = await resultCount(e.db, videoId);
       if (rows !== jobs.length) throw new Error(`expected ${jobs.length} results, found ${rows}`);
-      const bareAfter = await bareLoops(modelPath, n, threads, 4);
+      const after = await bareLoops(modelPath, n, threads, 4);
+      const bareAfter = after.fps;
+      const bareCpuMs = (before.cpuMsPerFrame + after.cpuMsPerFrame) / 2;
       const shares = cpuShares(cpuBefore, cpuAfter);
       const fps = jobs.length / shares.seconds;
       const bare = (bareBefore + bareAfter) / 2;
       const delta = (name: string) =>
         (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
       const perFrameMs = (name: string) => round((1000 * delta(name)) / jobs.length, 1);
-      const entry = measured.get(n) ?? { fps: [], bare: [], detail: {} };
+      const workerCpuMs = (1000 * (cpuAfter.workers - cpuBefore.workers)) / jobs.length;
+      const entry = measured.get(n) ?? { fps: [], bare: [], cpuRatio: [], detail: {} };
       entry.fps.push(fps);
       entry.bare.push(bare);
+      entry.cpuRatio.push(bareCpuMs / workerCpuMs);
       // Where a frame's time goes, summed over the workers (the last round's figures).
       entry.detail = {
         inference_ms_per_frame: perFrameMs('framewise_worker_inference_seconds_sum'),
         preprocess_ms_per_frame: perFrameMs('framewise_worker_preprocess_seconds_sum'),
         db_write_ms_per_frame: perFrameMs('framewise_worker_db_write_seconds_sum'),
-        worker_cpu_ms_per_frame: round(
-          (1000 * (cpuAfter.workers - cpuBefore.workers)) / jobs.length,
-          1,
-        ),
+        worker_cpu_ms_per_frame: round(workerCpuMs, 1),
+        bare_cpu_ms_per_frame: round(bareCpuMs, 1),
         wall_ms_per_frame_per_worker: round((1000 * shares.seconds * n) / jobs.length, 1),
         host_busy_cores: round(shares.hostBusyCores, 2),
       };
@@ -483,13 +489,14 @@ async function realPart(
       progress(
         `  round ${round_ + 1}: ${n} worker process(es) × ${threads} thread(s): ` +
           `${round(fps)} frames/s; bare loops at the same threads: ${round(bare)} frames/s ` +
-          `(before ${round(bareBefore)}, after ${round(bareAfter)}); ` +
+          `(before ${round(bareBefore)}, after ${round(bareAfter)}); CPU per frame: ` +
+          `worker ${round(workerCpuMs, 1)} ms, bare ${round(bareCpuMs, 1)} ms; ` +
           `host busy ${round(shares.hostBusyCores, 2)} cores`,
       );
     }
   }
   const rows = configs.map(({ workers, threads }) => {
-    const m = measured.get(workers) ?? { fps: [0], bare: [1], detail: {} };
+    const m = measured.get(workers) ?? { fps: [0], bare: [1], cpuRatio: [0], detail: {} };
     const ratios = m.fps.map((f, i) => f / (m.bare[i] ?? 1));
     return {
       workers,
@@ -497,6 +504,8 @@ async function realPart(
       frames_per_s: round(median(m.fps)),
       bare_loop_frames_per_s: round(median(m.bare)),
       ratio: round(median(ratios)),
+      // Load-independent: the bare loop's CPU per frame ÷ the worker's (all its threads).
+      cpu_ratio: round(median(m.cpuRatio)),
       ...m.detail,
     };
   });
