@@ -2,10 +2,11 @@
 // whole framewise system (API, extractor, worker, reaper as separate processes, private Redis
 // and Postgres), detected by the red-square model whose output is known exactly. Every sampled
 // frame's detections must match the drawn rectangles after the letterbox round trip.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { RED_SQUARE_MODEL, writeRedSquareModel } from '@framewise/detector';
+import { startStack, type Stack } from '@framewise/stack';
 import { ApiClient, type ApiFrameDetections } from '../support/api-client';
 import {
   RED_SQUARES_VIDEO,
@@ -13,7 +14,6 @@ import {
   matchBoxes,
   writeRedSquaresVideo,
 } from '../support/ground-truth-video';
-import { startFallbackStack, type FallbackStack } from '../support/fallback-stack';
 
 const INPUT_SIZE = 320;
 const EVERY = 2;
@@ -23,27 +23,26 @@ const SAMPLED = Math.ceil(RED_SQUARES_VIDEO.frames / EVERY);
 describe('end to end: red squares over HTTP', () => {
   let dir: string;
   let videoFile: string;
-  let stack: FallbackStack | undefined;
+  let stack: Stack | undefined;
   let client: ApiClient;
   const logs: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'fw-e2e-'));
+    // Postgres runs as its own user when the tests run as root: it must enter the folder.
+    await chmod(dir, 0o755);
     const modelPath = path.join(dir, 'red.onnx');
     videoFile = path.join(dir, 'squares.mp4');
     await Promise.all([
       writeRedSquareModel(modelPath, { inputSize: INPUT_SIZE }),
       writeRedSquaresVideo(videoFile),
     ]);
-    stack = await startFallbackStack({
+    stack = await startStack({
       dataDir: path.join(dir, 'stack'),
       modelPath,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        MODELS: 'red-square@1',
-        WORKER_THREADS: '1',
-      },
+      hostEnv: process.env,
+      postgresSettings: { fsync: 'off' },
+      env: { LOG_LEVEL: 'warn', MODELS: 'red-square@1', REAPER_FINALIZE_INTERVAL: '500ms' },
       onLog: (service, line) => {
         logs.push(`${service}: ${line}`);
         if (logs.length > 400) logs.shift();

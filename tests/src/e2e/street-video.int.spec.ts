@@ -2,11 +2,11 @@
 // upload over HTTP, extraction at a low rate (few frames: this runs on CPU), detection, and
 // persons found in every sampled frame. Skipped, saying why, when the fixtures are absent.
 import fs from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { startStack, type Stack } from '@framewise/stack';
 import { ApiClient } from '../support/api-client';
-import { startFallbackStack, type FallbackStack } from '../support/fallback-stack';
 
 const fixtures =
   process.env.FRAMEWISE_FIXTURES ?? path.resolve(__dirname, '../../../../shared/fixtures');
@@ -24,15 +24,19 @@ const FRAMES = 5;
 
 describeWithFixtures(title, () => {
   let dir: string;
-  let stack: FallbackStack | undefined;
+  let stack: Stack | undefined;
   let client: ApiClient;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'fw-e2e-street-'));
-    stack = await startFallbackStack({
+    // Postgres runs as its own user when the tests run as root: it must enter the folder.
+    await chmod(dir, 0o755);
+    stack = await startStack({
       dataDir: path.join(dir, 'stack'),
       modelPath: model,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', WORKER_THREADS: '2' },
+      hostEnv: process.env,
+      postgresSettings: { fsync: 'off' },
+      env: { LOG_LEVEL: 'warn', REAPER_FINALIZE_INTERVAL: '500ms' },
     });
     client = new ApiClient(stack.apiUrl, stack.apiKey);
   }, 120_000);
