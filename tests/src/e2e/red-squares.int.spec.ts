@@ -7,11 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { RED_SQUARE_MODEL, writeRedSquareModel } from '@framewise/detector';
 import { startStack, type Stack } from '@framewise/stack';
-import { ApiClient, type ApiFrameDetections } from '../support/api-client';
+import { ApiClient } from '../support/api-client';
 import {
   RED_SQUARES_VIDEO,
-  expectedBoxes,
-  matchBoxes,
+  truthProblems,
   writeRedSquaresVideo,
 } from '../support/ground-truth-video';
 
@@ -94,41 +93,17 @@ describe('end to end: red squares over HTTP', () => {
       Array.from({ length: SAMPLED }, (_, i) => i),
     );
 
-    const problems = whole.items.flatMap((frame) => compareWithTruth(frame));
+    const problems = whole.items.flatMap((frame) =>
+      truthProblems(frame, {
+        every: EVERY,
+        inputSize: INPUT_SIZE,
+        className: RED_SQUARE_MODEL.className,
+        score: RED_SQUARE_MODEL.score,
+      }),
+    );
     expect(problems).toEqual([]);
     // The video has frames with 0, 1, 2 and 3 rectangles: all must be represented.
     const counts = new Set(whole.items.map((f) => f.detections.length));
     expect([...counts].sort()).toEqual([0, 1, 2, 3]);
   });
 });
-
-/** What is wrong with one frame's detections, as readable lines (empty when it is right). */
-function compareWithTruth(frame: ApiFrameDetections): string[] {
-  const source = frame.frame_index * EVERY;
-  const expected = expectedBoxes(RED_SQUARES_VIDEO, source, INPUT_SIZE);
-  const problems: string[] = [];
-  const where = `frame ${frame.frame_index} (source ${source})`;
-  if (frame.time_ms !== Math.round((source * 1000) / RED_SQUARES_VIDEO.fps)) {
-    problems.push(`${where}: time_ms ${frame.time_ms}`);
-  }
-  if (frame.detections.length !== expected.length) {
-    problems.push(`${where}: ${frame.detections.length} detections, expected ${expected.length}`);
-  }
-  for (const d of frame.detections) {
-    if (d.class !== RED_SQUARE_MODEL.className || d.score !== RED_SQUARE_MODEL.score) {
-      problems.push(`${where}: unexpected ${d.class} ${d.score}`);
-    }
-  }
-  const { ious } = matchBoxes(
-    expected,
-    frame.detections.map(({ box: [x1, y1, x2, y2] }) => ({ x1, y1, x2, y2 })),
-  );
-  ious.forEach((value, i) => {
-    if (value < 0.9) {
-      problems.push(
-        `${where}: box ${JSON.stringify(expected[i])} matched with IoU ${value.toFixed(3)}`,
-      );
-    }
-  });
-  return problems;
-}

@@ -182,6 +182,63 @@ export function matchBoxes(
   return { ious, unmatched: free.size };
 }
 
+/** One frame's detections as the API returns them (the subset compared here). */
+export interface FrameDetectionsLike {
+  readonly frame_index: number;
+  readonly time_ms: number;
+  readonly detections: readonly {
+    readonly class: string;
+    readonly score: number;
+    readonly box: readonly [number, number, number, number];
+  }[];
+}
+
+/**
+ * What is wrong with one sampled frame of an `every:<every>` upload of `spec`, as readable
+ * lines (none when it is right): its time, its number of detections, their class and score
+ * (the red-square model's are exact), and each expected box matched with IoU ≥ `minIou`.
+ */
+export function truthProblems(
+  frame: FrameDetectionsLike,
+  options: {
+    readonly spec?: RedSquaresSpec;
+    readonly every: number;
+    readonly inputSize: number;
+    readonly className: string;
+    readonly score: number;
+    readonly minIou?: number;
+  },
+): string[] {
+  const spec = options.spec ?? RED_SQUARES_VIDEO;
+  const source = frame.frame_index * options.every;
+  const expected = expectedBoxes(spec, source, options.inputSize);
+  const problems: string[] = [];
+  const where = `frame ${frame.frame_index} (source ${source})`;
+  if (frame.time_ms !== Math.round((source * 1000) / spec.fps)) {
+    problems.push(`${where}: time_ms ${frame.time_ms}`);
+  }
+  if (frame.detections.length !== expected.length) {
+    problems.push(`${where}: ${frame.detections.length} detections, expected ${expected.length}`);
+  }
+  for (const d of frame.detections) {
+    if (d.class !== options.className || d.score !== options.score) {
+      problems.push(`${where}: unexpected ${d.class} ${d.score}`);
+    }
+  }
+  const { ious } = matchBoxes(
+    expected,
+    frame.detections.map(({ box: [x1, y1, x2, y2] }) => ({ x1, y1, x2, y2 })),
+  );
+  ious.forEach((value, i) => {
+    if (value < (options.minIou ?? 0.9)) {
+      problems.push(
+        `${where}: box ${JSON.stringify(expected[i])} matched with IoU ${value.toFixed(3)}`,
+      );
+    }
+  });
+  return problems;
+}
+
 function run(command: string, args: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
