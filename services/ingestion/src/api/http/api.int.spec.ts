@@ -18,7 +18,7 @@ import { Semaphore } from '../uploads/semaphore';
 import { UploadService } from '../uploads/upload-service';
 import { CancelService } from '../videos/cancel-service';
 import { EventHub } from '../videos/event-hub';
-import { createApp } from './app';
+import { createApp, type AppDeps } from './app';
 
 const LIMIT = 2 * 1024 * 1024;
 
@@ -33,6 +33,7 @@ interface Body {
 const bodyOf = (res: request.Response): Body => res.body as Body;
 let infra: Infra;
 let app: ReturnType<typeof createApp>;
+let appDeps: AppDeps;
 let events: EventHub;
 let tmpDir: string;
 let videoFile: string;
@@ -54,7 +55,7 @@ beforeAll(async () => {
   const videos = new VideoRepository(infra.db);
   const logger = createLogger({ service: 'test', level: 'silent' });
   events = new EventHub(infra.redis.duplicate(), infra.keyPrefix);
-  app = createApp({
+  appDeps = {
     logger,
     registry,
     checks: [],
@@ -88,7 +89,8 @@ beforeAll(async () => {
       models: ['yolov8n@1', 'yolov8s@2'],
       ssePollMs: 200,
     },
-  });
+  };
+  app = createApp(appDeps);
 });
 afterAll(async () => {
   await events.close();
@@ -241,6 +243,26 @@ describe('POST /v1/videos', () => {
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
     expect(res.text).toContain('event: progress');
     expect(res.text).toMatch(/event: done\ndata: .*"status":"canceled"/);
+  });
+
+  it('ends the event stream right after the done event, not at the next poll', async () => {
+    // Polling once a minute: only the pub/sub wake-up of the cancel can end the stream in time.
+    const slowPoll = createApp({
+      ...appDeps,
+      registry: createMetricsRegistry({ service: 'test-slow-poll', processMetrics: false }),
+      options: { ...appDeps.options, ssePollMs: 60_000 },
+    });
+    const up = await request(app).post('/v1/videos').attach('file', videoFile, 'e.mp4').expect(202);
+    const id = bodyOf(up).id;
+    setTimeout(() => {
+      void request(app)
+        .delete(`/v1/videos/${id}`)
+        .then(() => undefined);
+    }, 300);
+    const started = Date.now();
+    const res = await request(slowPoll).get(`/v1/videos/${id}/events`).expect(200);
+    expect(res.text).toMatch(/event: done\ndata: .*"status":"canceled"/);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 

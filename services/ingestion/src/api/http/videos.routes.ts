@@ -258,15 +258,29 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
       });
       return reading;
     };
-    const unwatch = await deps.events.watch(id, () => {
-      send().catch(() => undefined);
-    });
+    // Sends what changed, and ends the stream as soon as the video is final (the `done`
+    // event is the last one a client gets; it must not wait for the next poll to see the end).
+    const update = (): void => {
+      send().then(
+        () => {
+          if (state.closed) finish();
+        },
+        () => undefined,
+      );
+    };
+    const unwatch = await deps.events.watch(id, update);
     const timer = setInterval(() => {
-      if (!state.closed) send().catch(() => undefined);
-      else finish();
-      if (!state.closed) res.write(': keep-alive\n\n');
+      if (state.closed) {
+        finish();
+        return;
+      }
+      update();
+      res.write(': keep-alive\n\n');
     }, options.ssePollMs);
+    let finished = false;
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
       state.closed = true;
       clearInterval(timer);
       void unwatch();
