@@ -371,6 +371,19 @@ describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
     await expectNothingLeft(before);
   });
 
+  it('malformed multipart bodies (no boundary, never closed, garbage)', async () => {
+    const part =
+      '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc\r\n';
+    const malformed: [string, string][] = [
+      ['multipart/form-data', `${part}--XyZ--\r\n`],
+      ['multipart/form-data; boundary=XyZ', part],
+      ['multipart/form-data; boundary=XyZ', '\u0000garbage without a boundary\r\n\r\n'],
+    ];
+    for (const [contentType, body] of malformed) {
+      await rejects((r) => r.set('Content-Type', contentType).send(body), 400, 'bad_multipart');
+    }
+  });
+
   it('missing file field', async () => {
     await rejects((r) => r.field('camera', 'x'), 400, 'missing_file');
   });

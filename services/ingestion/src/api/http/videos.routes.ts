@@ -8,7 +8,7 @@ import { VIDEO_STATUSES, frameKey, isFinalStatus } from '@framewise/contracts';
 import type { ResultRepository, VideoRepository } from '@framewise/db';
 import type { VideoStorage } from '@framewise/storage';
 import { StorageNotFoundError } from '@framewise/storage';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors';
+import { IngestionError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors';
 import { frameTimeMs, parseSampling, type SamplingLimits } from '../../media/sampling';
 import type { ApiMetrics } from '../metrics';
 import type { UploadService } from '../uploads/upload-service';
@@ -73,11 +73,16 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
   const router = express.Router();
   const { options } = deps;
 
-  const upload = multer({
+  const parseMultipart = multer({
     storage: new StagingStorage(options.maxUploadBytes, options.tmpDir),
     // The file size is enforced by StagingStorage (see there why not here).
     limits: { files: 1, fields: 10, fieldSize: 2048, parts: 12 },
   }).single('file');
+  const upload = (req: Request, res: Response, next: NextFunction): void => {
+    parseMultipart(req, res, (error?: unknown) => {
+      next(error === undefined ? undefined : asMultipartError(error));
+    });
+  };
 
   router.post(
     '/',
@@ -292,6 +297,20 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The multipart parser (busboy, under multer) reports a malformed body — no boundary, a body
+ * that ends before its closing boundary, a broken part header — as a plain Error: the client's
+ * mistake, so a 400, not a 500. Our own errors, multer's limit errors and I/O failures while
+ * staging (which carry a `syscall`) keep their meaning.
+ */
+export function asMultipartError(error: unknown): unknown {
+  if (error instanceof IngestionError || error instanceof multer.MulterError) return error;
+  if (error instanceof Error && !('syscall' in error)) {
+    return new ValidationError('bad_multipart', `malformed multipart body: ${error.message}`);
+  }
+  return error;
 }
 
 /** A Content-Length beyond the limit is refused before a byte of the body is read. */
