@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { frameQueue, videoQueue } from '@framewise/contracts';
@@ -381,6 +384,52 @@ describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
     ];
     for (const [contentType, body] of malformed) {
       await rejects((r) => r.set('Content-Type', contentType).send(body), 400, 'bad_multipart');
+    }
+  });
+
+  it('an upload that stalls half-way is cut after the idle timeout (408), nothing left', async () => {
+    const cutting = createApp({
+      ...appDeps,
+      registry: createMetricsRegistry({ service: 'test-idle', processMetrics: false }),
+      options: { ...appDeps.options, uploadIdleTimeoutMs: 500 },
+    });
+    const before = await snapshot();
+    const server = cutting.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/videos',
+          headers: {
+            'content-type': 'multipart/form-data; boundary=XyZ',
+            'content-length': 100_000,
+          },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+        });
+        req.on('error', reject);
+        // Part of the body, then silence.
+        req.write(
+          '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc',
+        );
+      });
+      expect(answer.status).toBe(408);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'upload_timeout' });
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expectNothingLeft(before);
+    } finally {
+      server.closeAllConnections();
+      server.close();
     }
   });
 

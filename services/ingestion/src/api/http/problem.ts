@@ -8,6 +8,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,
+  UploadTimeoutError,
   ValidationError,
 } from '../../errors';
 
@@ -27,6 +28,7 @@ const TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
@@ -69,7 +71,9 @@ export function problemHandler(logger: Logger, sizeLimitBytes: number): ErrorReq
       ...known?.details,
     };
     if (known instanceof RateLimitedError) res.setHeader('Retry-After', String(known.retryAfterS));
-    if (known instanceof PayloadTooLargeError) stopReading(req, res);
+    if (known instanceof PayloadTooLargeError || known instanceof UploadTimeoutError) {
+      stopReading(req, res);
+    }
     res.status(status).type('application/problem+json').send(JSON.stringify(body));
   };
 }
@@ -105,7 +109,7 @@ function isBodyParserError(error: unknown): error is Error {
 }
 
 /**
- * After a 413, stop accepting the rest of the body: close the connection once the answer is
+ * After a 413 or a 408, stop accepting the rest of the body: close the connection once the answer is
  * out instead of draining gigabytes nobody will store.
  */
 function stopReading(req: Request, res: Response): void {

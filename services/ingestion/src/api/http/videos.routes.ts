@@ -8,7 +8,13 @@ import { VIDEO_STATUSES, frameKey, isFinalStatus } from '@framewise/contracts';
 import type { ResultRepository, VideoRepository } from '@framewise/db';
 import type { VideoStorage } from '@framewise/storage';
 import { StorageNotFoundError } from '@framewise/storage';
-import { IngestionError, NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors';
+import {
+  IngestionError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UploadTimeoutError,
+  ValidationError,
+} from '../../errors';
 import { frameTimeMs, parseSampling, type SamplingLimits } from '../../media/sampling';
 import type { ApiMetrics } from '../metrics';
 import type { UploadService } from '../uploads/upload-service';
@@ -29,6 +35,8 @@ export interface VideoRoutesDeps {
   readonly metrics: ApiMetrics;
   readonly options: {
     readonly maxUploadBytes: number;
+    /** Cut an upload whose body stops arriving for this long (ms); 0 or absent = never. */
+    readonly uploadIdleTimeoutMs?: number;
     readonly tmpDir: string;
     readonly sampling: SamplingLimits;
     readonly defaultSampling: string;
@@ -87,6 +95,7 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
   router.post(
     '/',
     rejectDeclaredTooLarge(options.maxUploadBytes),
+    cutStalledUpload(options.uploadIdleTimeoutMs ?? 0),
     withUploadDir(options.tmpDir),
     upload,
     async (req: Request, res: Response) => {
@@ -321,6 +330,26 @@ function rejectDeclaredTooLarge(maxBytes: number) {
     const declared = Number(req.get('content-length') ?? NaN);
     if (Number.isFinite(declared) && declared > allowance) next(new PayloadTooLargeError(maxBytes));
     else next();
+  };
+}
+
+/**
+ * Cuts an upload whose body stops arriving for `idleMs` (the server runs without a request
+ * timeout, so that multi-gigabyte uploads can take long): a stalled or trickling client would
+ * otherwise hold a connection and a staging file forever. The request's own timeout is
+ * reset by every read; a listener on the request keeps Node from destroying the socket
+ * before the 408 is written. Only while the body is read: once the answer is on its way the
+ * timer no longer matters.
+ */
+function cutStalledUpload(idleMs: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (idleMs > 0) {
+      req.setTimeout(idleMs, () => {
+        if (res.headersSent || req.complete) return;
+        next(new UploadTimeoutError(idleMs));
+      });
+    }
+    next();
   };
 }
 
