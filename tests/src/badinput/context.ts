@@ -10,7 +10,8 @@ import type { FrameJob } from '@framewise/contracts';
 import type { QueueDefinition } from '@framewise/queue';
 import { QueueAdmin } from '@framewise/queue';
 import type { Stack } from '@framewise/stack';
-import { ApiClient, type ApiResponse, type ApiVideo } from '../support/api-client';
+import type { ApiClient } from '../support/api-client';
+import { type ApiResponse, type ApiVideo } from '../support/api-client';
 import { RED_SQUARES_VIDEO, writeRedSquaresVideo } from '../support/ground-truth-video';
 import type { RawResponse } from '../support/raw-http';
 
@@ -23,8 +24,8 @@ export const SUITE_ENV = {
   MODELS: 'red-square@1',
   /** Small, so the over-the-limit case sends little. */
   UPLOAD_MAX_BYTES: String(8 * 1024 * 1024),
-  /** Short, so the stalled-upload case is cut quickly. */
-  UPLOAD_IDLE_TIMEOUT: '2s',
+  /** Short, so the stalled-upload case is cut quickly (but not so short that a loaded machine trips it). */
+  UPLOAD_IDLE_TIMEOUT: '5s',
   RATE_LIMIT_PER_MINUTE: '600',
   REAPER_FINALIZE_INTERVAL: '200ms',
   /** A frame failing reaches the dead-letter list quickly. */
@@ -33,7 +34,7 @@ export const SUITE_ENV = {
 } as const;
 
 export const UPLOAD_MAX_BYTES = Number(SUITE_ENV.UPLOAD_MAX_BYTES);
-export const UPLOAD_IDLE_TIMEOUT_MS = 2000;
+export const UPLOAD_IDLE_TIMEOUT_MS = 5000;
 export const RATE_LIMIT_PER_MINUTE = Number(SUITE_ENV.RATE_LIMIT_PER_MINUTE);
 
 /** The media the cases upload, written once at start. */
@@ -220,7 +221,11 @@ export async function checkServing(ctx: SuiteContext, label: string): Promise<vo
   for (const proc of ctx.stack.processes()) {
     const exited = await Promise.race([
       proc.exited.then(() => true),
-      new Promise<false>((resolve) => setImmediate(() => resolve(false))),
+      new Promise<false>((resolve) =>
+        setImmediate(() => {
+          resolve(false);
+        }),
+      ),
     ]);
     check(!exited, `${proc.name} exited: ${proc.recentOutput().slice(-500)}`);
     for (const endpoint of ['healthz', 'readyz']) {

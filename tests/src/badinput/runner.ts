@@ -23,7 +23,7 @@ export async function runCases(
 ): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   const record = (
-    c: Pick<BadInputCase, 'channel' | 'name' | 'expected'>,
+    c: { readonly channel: string; readonly name: string; readonly expected: string },
     started: number,
     error?: unknown,
   ) => {
@@ -105,5 +105,7 @@ export async function runCases(
 }
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // fetch reports network failures as "fetch failed" with the reason in `cause`.
+  return error.cause === undefined ? error.message : `${error.message} (${describe(error.cause)})`;
 }

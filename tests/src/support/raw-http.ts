@@ -33,13 +33,13 @@ export function rawRequest(baseUrl: string, spec: RawRequest): Promise<RawRespon
   const started = Date.now();
   const url = new URL(spec.path, baseUrl);
   return new Promise((resolve) => {
-    let settled = false;
-    let bytesSent = 0;
+    // An object: the writer loop below reads it between awaits.
+    const state = { settled: false, bytesSent: 0 };
     const finish = (response: Omit<RawResponse, 'elapsedMs' | 'bytesSent'>) => {
-      if (settled) return;
-      settled = true;
+      if (state.settled) return;
+      state.settled = true;
       clearTimeout(timer);
-      resolve({ ...response, elapsedMs: Date.now() - started, bytesSent });
+      resolve({ ...response, elapsedMs: Date.now() - started, bytesSent: state.bytesSent });
     };
     const noAnswer = (timedOut: boolean) => ({
       status: 0,
@@ -94,11 +94,11 @@ export function rawRequest(baseUrl: string, spec: RawRequest): Promise<RawRespon
     });
     void (async () => {
       for (const piece of spec.body ?? []) {
-        if (settled || request.destroyed) return;
+        if (state.settled || request.destroyed) return;
         if (typeof piece === 'object' && 'pauseMs' in piece) {
           await new Promise((r) => setTimeout(r, piece.pauseMs));
         } else {
-          bytesSent += Buffer.byteLength(piece);
+          state.bytesSent += Buffer.byteLength(piece);
           // Respect backpressure, so `bytesSent` is what the server could have read.
           if (!request.write(piece)) {
             await new Promise((r) => {

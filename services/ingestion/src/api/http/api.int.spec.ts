@@ -433,6 +433,37 @@ describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
     }
   });
 
+  it('an upload whose body is complete is not cut while ffprobe takes longer than the idle timeout', async () => {
+    const slowProbe = join(infra.workDir, 'slow-ffprobe.sh');
+    await writeFile(slowProbe, '#!/bin/sh\nsleep 1.5\nexec ffprobe "$@"\n', { mode: 0o755 });
+    const patient = createApp({
+      ...appDeps,
+      registry: createMetricsRegistry({ service: 'test-idle-probe', processMetrics: false }),
+      uploads: new UploadService(
+        appDeps.videos,
+        infra.storage,
+        new QueueProducer(videoQueue({ keyPrefix: infra.keyPrefix }), infra.redis),
+        infra.redis,
+        new Semaphore(1),
+        appDeps.metrics,
+        appDeps.logger,
+        {
+          ffprobe: slowProbe,
+          keyPrefix: infra.keyPrefix,
+          maxDurationS: 600,
+          maxDimension: 4096,
+          idempotencyTtlMs: 60_000,
+        },
+      ),
+      options: { ...appDeps.options, uploadIdleTimeoutMs: 300 },
+    });
+    const res = await request(patient).post('/v1/videos').attach('file', videoFile, 'e.mp4');
+    expect(res.status).toBe(202);
+    await request(app)
+      .delete(`/v1/videos/${bodyOf(res).id}?results=delete`)
+      .expect(204);
+  });
+
   it('missing file field', async () => {
     await rejects((r) => r.field('camera', 'x'), 400, 'missing_file');
   });

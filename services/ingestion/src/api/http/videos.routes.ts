@@ -338,8 +338,7 @@ function rejectDeclaredTooLarge(maxBytes: number) {
  * timeout, so that multi-gigabyte uploads can take long): a stalled or trickling client would
  * otherwise hold a connection and a staging file forever. The request's own timeout is
  * reset by every read; a listener on the request keeps Node from destroying the socket
- * before the 408 is written. Only while the body is read: once the answer is on its way the
- * timer no longer matters.
+ * before the 408 is written. Only while the body is read: the timer is disarmed when it ends.
  */
 function cutStalledUpload(idleMs: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -347,6 +346,11 @@ function cutStalledUpload(idleMs: number) {
       req.setTimeout(idleMs, () => {
         if (res.headersSent || req.complete) return;
         next(new UploadTimeoutError(idleMs));
+      });
+      // Once the body is in, the upload may wait (for ffprobe, storage) as long as it takes:
+      // a socket timeout left armed would then close the connection without an answer.
+      req.once('end', () => {
+        req.setTimeout(0);
       });
     }
     next();
