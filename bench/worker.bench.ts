@@ -1,20 +1,33 @@
 // `npm run bench:worker` — the detection worker end to end, on a private Redis and Postgres.
+// Every worker is a real worker PROCESS (services/worker/src/main.ts via `node --import tsx`).
 //
-// 1. Real model: frames/s of 1 and 2 worker PROCESSES (services/worker/src/main.ts, model
-//    loaded and warm before timing starts) from enqueue to the last result row, against the
-//    bare `session.run` loop on one prepared tensor (the hardware limit) in the same run.
-//    Model ../shared/fixtures/models/yolov8n-int8.onnx, frames extracted with ffmpeg from
-//    ../shared/fixtures/videos/street-people-1080p.mp4 at bench time (or FRAMEWISE_FIXTURES);
-//    skipped, with a message, when the fixtures are absent.
-// 2. Scale SIMULATION: 1, 8, 32, 64 workers with the SIMULATED fixed-latency detector (a real
-//    Detector implementation, selected only here), so the orchestration (claim, read, write,
-//    ack) is measured without a model. The workers run in this one process (64 processes do
-//    not fit this 2-core machine), each with its own consumer and Redis connection.
-//    Reports efficiency = frames/s ÷ (workers × one worker's frames/s), and Redis CPU.
-// Last stdout line: JSON with `efficiency_real` and `scale_efficiency_64`.
-// Settings: BENCH_FRAMES (real part, default 40), BENCH_SIM_BATCHES (batches per simulated
-// worker, default 12), BENCH_SIM_LATENCY_MS (default 50), BENCH_THREADS (default all cores).
-import { spawn, execFileSync } from 'node:child_process';
+// 1. Real model: frames/s of 1 worker process (BENCH_THREADS intra-op threads) and of 2 worker
+//    processes (BENCH_THREADS / 2 threads each), from enqueue to the last acked job, each
+//    against the bare `session.run` loop at the SAME thread count: one loop per worker
+//    process, run concurrently in this process on one prepared tensor (the hardware limit of
+//    that configuration), measured right before and right after the workers (mean of both).
+//    Each worker's /metrics (inference, preprocess, DB write) and CPU time show where its
+//    time goes. Model ../shared/fixtures/models/yolov8n-int8.onnx, frames extracted with
+//    ffmpeg from ../shared/fixtures/videos/street-people-1080p.mp4 at bench time (or
+//    FRAMEWISE_FIXTURES); skipped, with a message, when the fixtures are absent.
+// 2. Scale SIMULATION: 1, 8, 32, 64 worker processes started with `--simulated-detector-ms`
+//    (a fixed-latency detector that uses no CPU, standing in for a GPU batch), so what is
+//    measured is the orchestration (claim, frame read, result write, ack).
+//    efficiency = frames/s ÷ (N × one worker's frames/s). Reported with it, per run: Redis CPU
+//    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total
+//    and per batch), this process's CPU and the whole host's busy time, so a reader can tell
+//    which resource is the limit; and, from the 1-worker run, the CPU per frame of each part
+//    projected to 64 workers at linear speed.
+// Completion is watched in Redis (pending + processing lists + delayed empty; a job is acked
+// only after its result commits), then the result rows are counted once to check.
+// Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
+// per frame ratio, independent of other load) and `scale_efficiency_64`.
+// Settings: BENCH_FRAMES (real part, default 48), BENCH_THREADS (default all cores),
+// BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
+// 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
+// simulated worker, default 12), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
+// BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there).
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,31 +39,22 @@ import sharp from 'sharp';
 import { int, loadConfig, text, z } from '@framewise/config';
 import { frameJobId, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
-import {
-  FrameRepository,
-  ResultRepository,
-  VideoRepository,
-  createDatabase,
-  migrateToLatest,
-} from '@framewise/db';
-import { createLogger, createMetricsRegistry } from '@framewise/observability';
-import { QueueConsumer, QueueProducer } from '@framewise/queue';
+import { FrameRepository, VideoRepository, createDatabase, migrateToLatest } from '@framewise/db';
+import { QueueProducer } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import { startPostgres, startRedis } from '@framewise/testing';
-/* eslint-disable import-x/no-relative-packages -- the simulation runs the worker's own classes
-   in-process (services are otherwise never imported); see the header. */
-import { DetectionWorker } from '../services/worker/src/detection/detection-worker';
-import { SimulatedDetector } from '../services/worker/src/detection/simulated-detector';
-import { FrameReader } from '../services/worker/src/frames/frame-reader';
-import { WorkerMetrics } from '../services/worker/src/metrics/worker-metrics';
-/* eslint-enable import-x/no-relative-packages */
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
-  BENCH_FRAMES: int({ min: 4, default: 40 }),
-  BENCH_SIM_BATCHES: int({ min: 1, default: 12 }),
-  BENCH_SIM_LATENCY_MS: int({ min: 1, default: 50 }),
+  BENCH_FRAMES: int({ min: 4, default: 48 }),
   BENCH_THREADS: int({ min: 1, default: os.availableParallelism() }),
+  BENCH_SIM_WORKERS: text({ default: '1,8,32,64' }),
+  BENCH_SIM_BATCH: int({ min: 1, default: 32 }),
+  BENCH_SIM_LATENCY_MS: int({ min: 1, default: 400 }),
+  BENCH_SIM_BATCHES: int({ min: 1, default: 12 }),
+  BENCH_SKIP_REAL: int({ min: 0, max: 1, default: 0 }),
+  BENCH_SKIP_SIM: int({ min: 0, max: 1, default: 0 }),
+  BENCH_CPU_PROF: text().optional(),
   FRAMEWISE_FIXTURES: text({ default: path.join(__dirname, '..', '..', 'shared', 'fixtures') }),
 });
 // eslint-disable-next-line no-restricted-properties -- this script is an entry point, like main.ts
@@ -61,7 +65,7 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'framewise-bench-worker-'));
 const storageRoot = path.join(work, 'storage');
 fs.mkdirSync(storageRoot);
 const storage = new LocalVolumeStorage({ root: storageRoot });
-const silent = createLogger({ service: 'bench-worker', level: 'silent' });
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 /** A video in `detecting` with frames stored and its manifest written; returns its jobs. */
 async function seedVideo(
@@ -80,13 +84,21 @@ async function seedVideo(
     modelVersion: model.version,
   });
   await videos.transition(video.id, 'extracting');
-  await Promise.all(frames.map((bytes, i) => storage.put(frameKey(video.id, i), bytes)));
-  await new FrameRepository(db).insertManifest(
-    video.id,
-    frames.map((_, i) => ({ index: i, timeMs: i * 1000, storageKey: frameKey(video.id, i) })),
-  );
+  for (let i = 0; i < frames.length; i += 256) {
+    await Promise.all(
+      frames.slice(i, i + 256).map((bytes, j) => storage.put(frameKey(video.id, i + j), bytes)),
+    );
+  }
+  const manifest = frames.map((_, i) => ({
+    index: i,
+    timeMs: i * 1000,
+    storageKey: frameKey(video.id, i),
+  }));
+  for (let i = 0; i < manifest.length; i += 5000) {
+    await new FrameRepository(db).insertManifest(video.id, manifest.slice(i, i + 5000));
+  }
   await videos.transition(video.id, 'detecting', { extractedFrames: frames.length });
-  return frames.map((_, i) => {
+  const jobs = frames.map((_, i) => {
     const data = {
       videoId: video.id,
       frameIndex: i,
@@ -95,63 +107,206 @@ async function seedVideo(
     };
     return { id: frameJobId(data), group: video.id, data };
   });
+  return { videoId: video.id, jobs };
 }
 
-async function resultCount(db: Kysely<Database>): Promise<number> {
+async function resultCount(db: Kysely<Database>, videoId: string): Promise<number> {
   const row = await db
     .selectFrom('frame_results')
+    .where('video_id', '=', videoId)
     .select((eb) => eb.fn.countAll<string>().as('n'))
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
-async function waitForResults(db: Kysely<Database>, total: number): Promise<void> {
-  while ((await resultCount(db)) < total) await new Promise((r) => setTimeout(r, 20));
+// Jobs still in the queue: pending + every registered consumer's processing list + delayed.
+const OUTSTANDING = `
+local n = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2])
+for _, c in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  n = n + redis.call('LLEN', ARGV[1] .. c)
+end
+return n`;
+
+/** Resolves when the queue holds no job (every job acked, so every result committed). */
+async function waitUntilDrained(redis: Redis, prefix: string): Promise<void> {
+  const keys = frameQueue({ keyPrefix: prefix }).keys;
+  const processingPrefix = keys.processing('x').slice(0, -1);
+  for (;;) {
+    const n = Number(
+      await redis.eval(
+        OUTSTANDING,
+        3,
+        keys.pending,
+        keys.delayed,
+        keys.consumers,
+        processingPrefix,
+      ),
+    );
+    if (n === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
-/** Redis CPU seconds so far (user + sys), from INFO cpu. */
+/** CPU seconds (user + system) of a process, from /proc (0 when it is gone). */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** Parent pid of a process, from /proc. */
+function parentPid(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** Busy and total CPU seconds of the whole host (all cores), from /proc/stat. */
+function hostCpu(): { busy: number; total: number } {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + b, 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+}
+
+/** Redis CPU seconds so far (user + sys, all its threads), from INFO cpu. */
 async function redisCpuSeconds(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const value = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
   return value('used_cpu_user') + value('used_cpu_sys');
 }
 
+/** CPU seconds of the private Postgres: the postmaster and every child it has now. */
+function postgresCpuSeconds(postmaster: number): number {
+  let total = processCpuSeconds(postmaster);
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (parentPid(Number(entry)) === postmaster) total += processCpuSeconds(Number(entry));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** A snapshot of every CPU counter the bench reports; `since` turns two into deltas. */
+interface CpuSample {
+  at: number;
+  redis: number;
+  postgres: number;
+  workers: number;
+  bench: number;
+  host: { busy: number; total: number };
+}
+
+async function sampleCpu(
+  redis: Redis,
+  postmaster: number,
+  workers: readonly ChildProcess[],
+): Promise<CpuSample> {
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    redis: await redisCpuSeconds(redis),
+    postgres: postgresCpuSeconds(postmaster),
+    workers: workers.reduce((sum, w) => sum + processCpuSeconds(w.pid ?? -1), 0),
+    bench: (usage.user + usage.system) / 1e6,
+    host: hostCpu(),
+  };
+}
+
+/** CPU used between two samples, each as a fraction of one core. */
+function cpuShares(a: CpuSample, b: CpuSample) {
+  const seconds = (b.at - a.at) / 1000;
+  return {
+    seconds,
+    redis: (b.redis - a.redis) / seconds,
+    postgres: (b.postgres - a.postgres) / seconds,
+    workers: (b.workers - a.workers) / seconds,
+    bench: (b.bench - a.bench) / seconds,
+    // Busy share of the whole host in cores (other people's processes included).
+    hostBusyCores: ((b.host.busy - a.host.busy) / (b.host.total - a.host.total)) * os.cpus().length,
+  };
+}
+
+interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** The worker's /metrics URL. */
+  readonly metricsUrl: string;
+}
+
 /** Starts worker processes and resolves once each has logged "worker ready". */
-async function startWorkers(n: number, vars: Record<string, string>) {
+async function startWorkers(
+  n: number,
+  vars: Record<string, string>,
+  args: readonly string[] = [],
+): Promise<{ workers: WorkerProcess[]; stop: () => Promise<void> }> {
+  const prof =
+    config.BENCH_CPU_PROF === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(config.BENCH_CPU_PROF)}`];
   const children = Array.from({ length: n }, () =>
-    spawn(process.execPath, ['--import', 'tsx', 'services/worker/src/main.ts'], {
+    spawn(process.execPath, [...prof, '--import', 'tsx', 'services/worker/src/main.ts', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         PATH: env.PATH ?? '',
         TSX_TSCONFIG_PATH: path.join(root, 'services/worker/tsconfig.json'),
         OPS_PORT: '0',
+        OPS_HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
+        DATABASE_POOL_MAX: '3',
         ...vars,
       },
     }),
   );
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve, reject) => {
-          let buffered = '';
-          child.stdout.on('data', (chunk: Buffer) => {
-            buffered += chunk.toString();
-            if (buffered.includes('"worker ready"')) resolve();
-          });
-          child.once('exit', (code) => {
-            reject(new Error(`worker exited with ${code} before ready: ${buffered.slice(-2000)}`));
-          });
-        }),
-    ),
-  );
+  // Starting 64 processes at once on a small machine is slow; one batch of 8 at a time.
+  const workers: WorkerProcess[] = [];
+  for (let i = 0; i < children.length; i += 8) {
+    workers.push(
+      ...(await Promise.all(
+        children.slice(i, i + 8).map(
+          (child) =>
+            new Promise<WorkerProcess>((resolve, reject) => {
+              let buffered = '';
+              const onData = (chunk: Buffer) => {
+                buffered += chunk.toString();
+                const line = buffered.split('\n').find((l) => l.includes('"worker ready"'));
+                if (line === undefined) return;
+                const ops = (JSON.parse(line) as { ops?: string }).ops ?? '';
+                buffered = '';
+                child.stdout.off('data', onData);
+                child.stdout.resume(); // keep draining its output
+                resolve({ child, metricsUrl: `${ops}/metrics` });
+              };
+              child.stdout.on('data', onData);
+              child.once('exit', (code) => {
+                reject(
+                  new Error(`worker exited with ${code} before ready: ${buffered.slice(-2000)}`),
+                );
+              });
+            }),
+        ),
+      )),
+    );
+  }
   return {
-    stop: () =>
-      Promise.all(
+    workers,
+    stop: async () => {
+      await Promise.all(
         children.map(
           (child) =>
             new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) {
+                resolve();
+                return;
+              }
               child.removeAllListeners('exit');
               child.once('exit', () => {
                 resolve();
@@ -159,36 +314,80 @@ async function startWorkers(n: number, vars: Record<string, string>) {
               child.kill('SIGTERM');
             }),
         ),
-      ),
+      );
+    },
   };
 }
 
-/** frames/s of the bare session.run loop on one prepared tensor (batch 1, 640). */
-async function bareLoop(modelPath: string, runs: number): Promise<number> {
-  const session = await ort.InferenceSession.create(modelPath, {
-    intraOpNumThreads: config.BENCH_THREADS,
-    interOpNumThreads: 1,
-  });
-  const inputName = session.inputNames[0] ?? 'images';
+/** Sums of the worker histograms / counters this bench reads, over several workers. */
+async function scrapeMetrics(workers: readonly WorkerProcess[]): Promise<Map<string, number>> {
+  const sums = new Map<string, number>();
+  for (const w of workers) {
+    const body = await (await fetch(w.metricsUrl)).text();
+    for (const line of body.split('\n')) {
+      const m =
+        /^(framewise_worker_[a-z_]+(?:_sum|_count|_total))(?:\{[^}]*\})? ([0-9.e+-]+)$/.exec(line);
+      if (m?.[1] === undefined) continue;
+      sums.set(m[1], (sums.get(m[1]) ?? 0) + Number(m[2]));
+    }
+  }
+  return sums;
+}
+
+/** frames/s of `loops` bare session.run loops running at once, each with `threads` threads. */
+async function bareLoops(
+  modelPath: string,
+  loops: number,
+  threads: number,
+  seconds: number,
+): Promise<{ fps: number; cpuMsPerFrame: number }> {
+  const sessions = await Promise.all(
+    Array.from({ length: loops }, () =>
+      ort.InferenceSession.create(modelPath, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+      }),
+    ),
+  );
   const tensor = new ort.Tensor(
     'float32',
     new Float32Array(3 * 640 * 640).fill(0.5),
     [1, 3, 640, 640],
   );
-  await session.run({ [inputName]: tensor }); // warm-up
+  const feeds = sessions.map((s) => ({ [s.inputNames[0] ?? 'images']: tensor }));
+  await Promise.all(sessions.map((s, i) => s.run(feeds[i] ?? {}))); // warm-up
   const start = performance.now();
-  for (let i = 0; i < runs; i++) await session.run({ [inputName]: tensor });
+  const cpuStart = process.cpuUsage();
+  const counts = await Promise.all(
+    sessions.map(async (s, i) => {
+      let runs = 0;
+      while (performance.now() - start < seconds * 1000) {
+        await s.run(feeds[i] ?? {});
+        runs++;
+      }
+      return runs;
+    }),
+  );
+  const cpu = process.cpuUsage(cpuStart);
+  const runs = counts.reduce((a, b) => a + b, 0);
   const fps = runs / ((performance.now() - start) / 1000);
-  await session.release();
-  return fps;
+  await Promise.all(sessions.map((s) => s.release()));
+  return { fps, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / runs };
+}
+
+interface Env {
+  db: Kysely<Database>;
+  redis: Redis;
+  redisUrl: string;
+  databaseUrl: string;
+  postmaster: number;
 }
 
 async function realPart(
-  db: Kysely<Database>,
-  redisUrl: string,
-  databaseUrl: string,
-  redis: Redis,
-): Promise<{ efficiency: number; rows: Record<string, number>[] } | undefined> {
+  e: Env,
+): Promise<
+  { efficiency: number; cpuEfficiency: number; rows: Record<string, number | string>[] } | undefined
+> {
   const fixtures = path.resolve(config.FRAMEWISE_FIXTURES);
   const modelPath = path.join(fixtures, 'models', 'yolov8n-int8.onnx');
   const videoPath = path.join(fixtures, 'videos', 'street-people-1080p.mp4');
@@ -206,7 +405,7 @@ async function realPart(
     '-i',
     videoPath,
     '-vf',
-    'fps=2',
+    'fps=5',
     '-frames:v',
     String(config.BENCH_FRAMES),
     '-q:v',
@@ -218,134 +417,218 @@ async function realPart(
     .sort()
     .map((f) => fs.readFileSync(path.join(framesDir, f)));
   progress(
-    `real model: ${frames.length} frames of ${(await sharp(frames[0]).metadata()).width} px`,
+    `real model: ${frames.length} frames of ${(await sharp(frames[0]).metadata()).width} px, ` +
+      `${config.BENCH_THREADS} threads in all`,
   );
-  const rows: Record<string, number>[] = [];
-  const bare: number[] = [];
-  const perWorker: Record<number, number[]> = { 1: [], 2: [] };
+  const configs = [1, 2].map((workers) => ({
+    workers,
+    threads: Math.max(1, Math.floor(config.BENCH_THREADS / workers)),
+  }));
+  const measured = new Map<
+    number,
+    { fps: number[]; bare: number[]; cpuRatio: number[]; detail: Record<string, number> }
+  >();
   for (let round_ = 0; round_ < 2; round_++) {
-    bare.push(await bareLoop(modelPath, Math.max(8, Math.floor(frames.length / 2))));
-    progress(`  bare session.run: ${round(bare[bare.length - 1] ?? 0)} frames/s`);
-    for (const n of [1, 2]) {
+    for (const { workers: n, threads } of configs) {
       const prefix = `bench${round_}${n}:`;
-      const workers = await startWorkers(n, {
-        REDIS_URL: redisUrl,
-        DATABASE_URL: databaseUrl,
+      const before = await bareLoops(modelPath, n, threads, 4);
+      const bareBefore = before.fps;
+      const started = await startWorkers(n, {
+        REDIS_URL: e.redisUrl,
+        DATABASE_URL: e.databaseUrl,
         REDIS_KEY_PREFIX: prefix,
         STORAGE_BACKEND: 'local',
         STORAGE_LOCAL_ROOT: storageRoot,
         WORKER_MODEL_PATH: modelPath,
-        WORKER_THREADS: String(Math.max(1, Math.floor(config.BENCH_THREADS / n))),
-        WORKER_BATCH_MAX: '8',
+        WORKER_THREADS: String(threads),
+        WORKER_BATCH_MAX: '4',
       });
-      const jobs = await seedVideo(db, frames, { name: 'yolov8n-int8', version: `${round_}-${n}` });
-      const before = await resultCount(db);
-      const start = performance.now();
-      await new QueueProducer(frameQueue({ keyPrefix: prefix }), redis).enqueue(jobs);
-      await waitForResults(db, before + jobs.length);
-      const fps = jobs.length / ((performance.now() - start) / 1000);
-      perWorker[n]?.push(fps);
-      progress(`  ${n} worker process(es): ${round(fps)} frames/s`);
-      await workers.stop();
+      const { videoId, jobs } = await seedVideo(e.db, frames, {
+        name: 'yolov8n-int8',
+        version: `${round_}-${n}`,
+      });
+      const metricsBefore = await scrapeMetrics(started.workers);
+      const cpuBefore = await sampleCpu(
+        e.redis,
+        e.postmaster,
+        started.workers.map((w) => w.child),
+      );
+      await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
+      await waitUntilDrained(e.redis, prefix);
+      const cpuAfter = await sampleCpu(
+        e.redis,
+        e.postmaster,
+        started.workers.map((w) => w.child),
+      );
+      const metricsAfter = await scrapeMetrics(started.workers);
+      await started.stop();
+      const rows = await resultCount(e.db, videoId);
+      if (rows !== jobs.length) throw new Error(`expected ${jobs.length} results, found ${rows}`);
+      const after = await bareLoops(modelPath, n, threads, 4);
+      const bareAfter = after.fps;
+      const bareCpuMs = (before.cpuMsPerFrame + after.cpuMsPerFrame) / 2;
+      const shares = cpuShares(cpuBefore, cpuAfter);
+      const fps = jobs.length / shares.seconds;
+      const bare = (bareBefore + bareAfter) / 2;
+      const delta = (name: string) =>
+        (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
+      const perFrameMs = (name: string) => round((1000 * delta(name)) / jobs.length, 1);
+      const workerCpuMs = (1000 * (cpuAfter.workers - cpuBefore.workers)) / jobs.length;
+      const entry = measured.get(n) ?? { fps: [], bare: [], cpuRatio: [], detail: {} };
+      entry.fps.push(fps);
+      entry.bare.push(bare);
+      entry.cpuRatio.push(bareCpuMs / workerCpuMs);
+      // Where a frame's time goes, summed over the workers (the last round's figures).
+      entry.detail = {
+        inference_ms_per_frame: perFrameMs('framewise_worker_inference_seconds_sum'),
+        preprocess_ms_per_frame: perFrameMs('framewise_worker_preprocess_seconds_sum'),
+        db_write_ms_per_frame: perFrameMs('framewise_worker_db_write_seconds_sum'),
+        worker_cpu_ms_per_frame: round(workerCpuMs, 1),
+        bare_cpu_ms_per_frame: round(bareCpuMs, 1),
+        wall_ms_per_frame_per_worker: round((1000 * shares.seconds * n) / jobs.length, 1),
+        host_busy_cores: round(shares.hostBusyCores, 2),
+      };
+      measured.set(n, entry);
+      progress(
+        `  round ${round_ + 1}: ${n} worker process(es) × ${threads} thread(s): ` +
+          `${round(fps)} frames/s; bare loops at the same threads: ${round(bare)} frames/s ` +
+          `(before ${round(bareBefore)}, after ${round(bareAfter)}); CPU per frame: ` +
+          `worker ${round(workerCpuMs, 1)} ms, bare ${round(bareCpuMs, 1)} ms; ` +
+          `host busy ${round(shares.hostBusyCores, 2)} cores`,
+      );
     }
   }
-  const bareFps = median(bare);
-  for (const n of [1, 2]) {
-    const fps = median(perWorker[n] ?? [0]);
-    rows.push({
-      workers: n,
-      frames_per_s: round(fps),
-      bare_loop_frames_per_s: round(bareFps),
-      ratio: round(fps / bareFps),
-    });
-  }
-  return { efficiency: round(median(perWorker[1] ?? [0]) / bareFps), rows };
+  const rows = configs.map(({ workers, threads }) => {
+    const m = measured.get(workers) ?? { fps: [0], bare: [1], cpuRatio: [0], detail: {} };
+    const ratios = m.fps.map((f, i) => f / (m.bare[i] ?? 1));
+    return {
+      workers,
+      threads_each: threads,
+      frames_per_s: round(median(m.fps)),
+      bare_loop_frames_per_s: round(median(m.bare)),
+      ratio: round(median(ratios)),
+      // Load-independent: the bare loop's CPU per frame ÷ the worker's (all its threads).
+      cpu_ratio: round(median(m.cpuRatio)),
+      ...m.detail,
+    };
+  });
+  // efficiency_real: the worse of the two configurations' median ratios.
+  return {
+    efficiency: Math.min(...rows.map((r) => r.ratio)),
+    cpuEfficiency: Math.min(...rows.map((r) => r.cpu_ratio)),
+    rows,
+  };
 }
 
-async function simulation(
-  db: Kysely<Database>,
-  redis: Redis,
-  redisUrl: string,
-): Promise<{ rows: Record<string, number>[]; efficiency64: number }> {
+async function simulation(e: Env) {
   const latency = config.BENCH_SIM_LATENCY_MS;
-  const batch = 8;
-  progress(`SIMULATION: fixed ${latency} ms per batch of ${batch}, no model runs`);
+  const batch = config.BENCH_SIM_BATCH;
+  const counts = config.BENCH_SIM_WORKERS.split(',').map((s) => Number(s.trim()));
+  progress(
+    `SIMULATION: worker processes with a fixed ${latency} ms per batch of ${batch} ` +
+      `(--simulated-detector-ms), no model runs`,
+  );
   const tiny = await sharp({
     create: { width: 64, height: 48, channels: 3, background: '#336699' },
   })
     .jpeg()
     .toBuffer();
   const rows: Record<string, number>[] = [];
-  let single = 0;
-  for (const workers of [1, 8, 32, 64]) {
+  let single: { fps: number; perFrame: Record<string, number> } | undefined;
+  let largest: Record<string, number> = {};
+  for (const workers of counts) {
     const prefix = `sim${workers}:`;
-    const queue = frameQueue({ keyPrefix: prefix });
     const total = workers * batch * config.BENCH_SIM_BATCHES;
-    const jobs = await seedVideo(
-      db,
-      Array.from({ length: total }, () => tiny),
+    const started = await startWorkers(
+      workers,
       {
-        name: 'simulated',
-        version: String(workers),
+        REDIS_URL: e.redisUrl,
+        DATABASE_URL: e.databaseUrl,
+        REDIS_KEY_PREFIX: prefix,
+        STORAGE_BACKEND: 'local',
+        STORAGE_LOCAL_ROOT: storageRoot,
+        WORKER_MODEL_PATH: '/simulated',
+        WORKER_BATCH_MAX: String(batch),
+        LOG_LEVEL: 'info',
       },
+      [`--simulated-detector-ms=${latency}`],
     );
-    await new QueueProducer(queue, redis).enqueue(jobs);
-    const clients: Redis[] = [];
-    const running: DetectionWorker[] = [];
-    const detector = new SimulatedDetector(latency, batch);
-    const videos = new VideoRepository(db);
-    const results = new ResultRepository(db);
-    const metrics = new WorkerMetrics(
-      createMetricsRegistry({ service: 'bench', processMetrics: false }),
+    const { videoId, jobs } = await seedVideo(
+      e.db,
+      Array.from({ length: total }, () => tiny),
+      { name: 'simulated', version: String(workers) },
     );
-    for (let i = 0; i < workers; i++) {
-      const client = new Redis(redisUrl);
-      clients.push(client);
-      const consumer = new QueueConsumer(queue, client, { prefetch: batch * 4 });
-      running.push(
-        new DetectionWorker(
-          consumer,
-          detector,
-          new FrameReader(storage),
-          videos,
-          results,
-          metrics,
-          silent,
-          {
-            batchSize: batch,
-            workerId: consumer.id,
-            blockTimeoutMs: 200,
-          },
-        ),
-      );
-    }
-    const before = await resultCount(db);
-    const cpuBefore = await redisCpuSeconds(redis);
-    const start = performance.now();
-    await Promise.all(running.map((w) => w.start()));
-    await waitForResults(db, before + total);
-    const seconds = (performance.now() - start) / 1000;
-    const cpu = (await redisCpuSeconds(redis)) - cpuBefore;
-    await Promise.all(running.map((w) => w.close({ deadlineMs: 2000 })));
-    clients.forEach((c) => {
-      c.disconnect();
-    });
-    const fps = total / seconds;
-    if (workers === 1) single = fps;
-    const efficiency = fps / (workers * single);
+    const children = started.workers.map((w) => w.child);
+    const metricsBefore = await scrapeMetrics(started.workers);
+    const before = await sampleCpu(e.redis, e.postmaster, children);
+    await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
+    await waitUntilDrained(e.redis, prefix);
+    const after = await sampleCpu(e.redis, e.postmaster, children);
+    const metricsAfter = await scrapeMetrics(started.workers);
+    await started.stop();
+    const written = await resultCount(e.db, videoId);
+    if (written !== total) throw new Error(`expected ${total} results, found ${written}`);
+    const s = cpuShares(before, after);
+    const fps = total / s.seconds;
+    const batches =
+      (metricsAfter.get('framewise_worker_batch_size_count') ?? 0) -
+      (metricsBefore.get('framewise_worker_batch_size_count') ?? 0);
+    const perFrameUs = (share: number) => round((1e6 * share * s.seconds) / total, 1);
+    const perFrame: Record<string, number> = {
+      redis_cpu_us_per_frame: perFrameUs(s.redis),
+      postgres_cpu_us_per_frame: perFrameUs(s.postgres),
+      workers_cpu_us_per_frame: perFrameUs(s.workers),
+      bench_cpu_us_per_frame: perFrameUs(s.bench),
+    };
+    single ??= { fps: fps / workers, perFrame };
+    largest = perFrame;
+    const linear = workers * single.fps;
     rows.push({
       simulated_workers: workers,
       frames: total,
+      seconds: round(s.seconds, 2),
       frames_per_s: round(fps),
-      linear_frames_per_s: round(workers * single),
-      efficiency: round(efficiency),
-      redis_cpu_pct: round((100 * cpu) / seconds, 1),
+      linear_frames_per_s: round(linear),
+      efficiency: round(fps / linear),
+      // CPU in % of ONE core (a 2-core host has 200 %).
+      redis_cpu_pct: round(100 * s.redis, 1),
+      postgres_cpu_pct: round(100 * s.postgres, 1),
+      workers_cpu_pct: round(100 * s.workers, 1),
+      bench_cpu_pct: round(100 * s.bench, 1),
+      host_busy_pct: round(100 * s.hostBusyCores, 1),
+      worker_cpu_ms_per_batch: round((1000 * s.workers * s.seconds) / Math.max(1, batches), 2),
+      mean_batch: round(total / Math.max(1, batches), 1),
+      ...perFrame,
     });
     progress(
-      `  ${workers} simulated workers: ${round(fps)} frames/s (${round(efficiency)} of linear), Redis CPU ${round((100 * cpu) / seconds, 1)} %`,
+      `  ${workers} simulated worker processes: ${round(fps)} frames/s ` +
+        `(${round(fps / linear)} of linear); CPU % of one core: Redis ${round(100 * s.redis, 1)}, ` +
+        `Postgres ${round(100 * s.postgres, 1)}, workers ${round(100 * s.workers, 1)}, ` +
+        `bench ${round(100 * s.bench, 1)}, host busy ${round(100 * s.hostBusyCores, 1)} ` +
+        `of ${100 * os.cpus().length}`,
     );
   }
-  return { rows, efficiency64: rows[rows.length - 1]?.efficiency ?? 0 };
+  // What 64 workers at linear speed (the 1-worker rate × 64) would need, at the CPU per frame
+  // of the largest run (the one least inflated by fixed costs such as this bench's polling).
+  const projected = single
+    ? (() => {
+        const rate = 64 * single.fps;
+        const cores = (us: number) => round((rate * us) / 1e6, 2);
+        return {
+          frames_per_s_at_64_linear: round(rate),
+          redis_cores: cores(largest.redis_cpu_us_per_frame ?? 0),
+          postgres_cores: cores(largest.postgres_cpu_us_per_frame ?? 0),
+          workers_cores: cores(largest.workers_cpu_us_per_frame ?? 0),
+          host_cores_available: os.cpus().length,
+        };
+      })()
+    : undefined;
+  const last = rows[rows.length - 1];
+  return {
+    rows,
+    projected,
+    efficiency64: last?.simulated_workers === 64 ? (last.efficiency ?? 0) : null,
+  };
 }
 
 async function main(): Promise<void> {
@@ -356,23 +639,38 @@ async function main(): Promise<void> {
   await admin.query('CREATE DATABASE bench_worker');
   await admin.end();
   const databaseUrl = pgServer.databaseUrl('bench_worker');
-  const db = createDatabase({ url: databaseUrl, maxConnections: 16 });
+  const db = createDatabase({ url: databaseUrl, maxConnections: 4 });
   await migrateToLatest(db);
+  const probe = new pg.Client({ connectionString: databaseUrl });
+  await probe.connect();
+  const backend = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0];
+  const postmaster = parentPid(backend?.pid ?? -1);
+  await probe.end();
   const redis = new Redis(redisServer.url);
+  const e: Env = { db, redis, redisUrl: redisServer.url, databaseUrl, postmaster };
   try {
-    const real = await realPart(db, redisServer.url, databaseUrl, redis);
+    const real = config.BENCH_SKIP_REAL === 1 ? undefined : await realPart(e);
     if (real) console.table(real.rows);
-    const sim = await simulation(db, redis, redisServer.url);
-    console.table(sim.rows);
+    const sim = config.BENCH_SKIP_SIM === 1 ? undefined : await simulation(e);
+    if (sim) {
+      console.table(sim.rows);
+      if (sim.projected) console.table([sim.projected]);
+    }
     report({
       efficiency_real: real?.efficiency ?? null,
-      real: real?.rows ?? 'skipped: fixtures absent',
-      simulation: {
-        label: 'SIMULATED detector, fixed latency',
-        latency_ms: config.BENCH_SIM_LATENCY_MS,
-        rows: sim.rows,
-      },
-      scale_efficiency_64: sim.efficiency64,
+      // The same comparison in CPU per frame: what a dedicated machine would show.
+      efficiency_real_cpu: real?.cpuEfficiency ?? null,
+      real: real?.rows ?? 'skipped',
+      simulation: sim
+        ? {
+            label: 'SIMULATED detector (worker processes, fixed latency per batch, no model)',
+            latency_ms: config.BENCH_SIM_LATENCY_MS,
+            batch: config.BENCH_SIM_BATCH,
+            rows: sim.rows,
+            projected_64: sim.projected,
+          }
+        : 'skipped',
+      scale_efficiency_64: sim?.efficiency64 ?? null,
     });
   } finally {
     redis.disconnect();

@@ -25,6 +25,11 @@ export const apiConfigSchema = z.object({
   HOST: text({ default: '0.0.0.0' }),
   /** Largest accepted upload, bytes (enforced while the body streams in). Default 2 GiB. */
   UPLOAD_MAX_BYTES: int({ min: 1, default: 2 * 1024 ** 3 }),
+  /**
+   * An upload whose body stops arriving for this long is cut (408 upload_timeout) and its
+   * staging file removed; 0 never cuts. Time between reads, not for the whole upload.
+   */
+  UPLOAD_IDLE_TIMEOUT: duration({ default: '60s' }),
   /** Longest accepted video, seconds. */
   UPLOAD_MAX_DURATION_S: int({ min: 1, default: 4 * 3600 }),
   /** Largest accepted frame side, pixels (width or height). */

@@ -35,6 +35,16 @@ export class PayloadTooLargeError extends IngestionError {
   }
 }
 
+/** The client stopped sending its upload for longer than the idle timeout. */
+export class UploadTimeoutError extends IngestionError {
+  readonly status = 408;
+  constructor(idleMs: number) {
+    super('upload_timeout', `no upload data arrived for ${idleMs} ms; the upload was cut`, {
+      idleMs,
+    });
+  }
+}
+
 /** The file is not a video container framewise accepts (by extension or by its bytes). */
 export class UnsupportedMediaError extends IngestionError {
   readonly status = 415;

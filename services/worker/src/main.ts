@@ -108,8 +108,20 @@ async function main(): Promise<void> {
     new ResultRepository(db),
     metrics,
     workerLogger,
-    { batchSize, workerId: consumer.id },
+    {
+      batchSize,
+      workerId: consumer.id,
+      // A detector that keeps failing (a lost GPU, a broken session) ends the process with
+      // exit code 1, so the orchestrator restarts it; the jobs went back to the queue.
+      onFatal: () => {
+        process.exitCode = 1;
+        logger.error('exiting: the detector keeps failing');
+        if (shutdown.stop === undefined) process.exit(1);
+        void shutdown.stop();
+      },
+    },
   );
+  const shutdown: { stop?: () => Promise<void> } = {};
 
   const ops = await startOpsServer({
     registry,
@@ -144,7 +156,7 @@ async function main(): Promise<void> {
     'worker ready',
   );
 
-  onShutdown(logger, 'stopping: finishing the batches in hand', [
+  shutdown.stop = onShutdown(logger, 'stopping: finishing the batches in hand', [
     {
       name: 'readiness',
       close: () => {

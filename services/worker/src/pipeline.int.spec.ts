@@ -181,6 +181,49 @@ describe('with a private Redis', () => {
   });
 });
 
+describe('with a private Redis whose connections drop', () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis({ appendfsync: 'always' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("the reaper adopts a stalled worker's jobs; after its connection drops and comes back, nothing is written twice", async () => {
+    await scenario(server.url, async ({ db, redis, prefix, vars, videoId }) => {
+      start('reaper', vars);
+      const worker = start('worker', vars);
+      await someResults(db, videoId, 8);
+      const [consumerId] = await redis.smembers(`${prefix}{frames}:consumers`);
+      if (consumerId === undefined) throw new Error('the worker registered no consumer');
+      const processing = `${prefix}{frames}:processing:${consumerId}`;
+      // Stall it past its heartbeat TTL (1 s) while it holds claimed jobs.
+      worker.child.kill('SIGSTOP');
+      try {
+        expect(await redis.llen(processing)).toBeGreaterThan(0);
+        await waitFor(
+          "the reaper to take the stalled worker's jobs back",
+          async () =>
+            (await redis.llen(processing)) === 0 &&
+            !(await redis.sismember(`${prefix}{frames}:consumers`, consumerId)),
+          20_000,
+        );
+        // Its connections drop (every client but this one: the reaper's reconnect too).
+        expect(await redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')).toBeGreaterThan(0);
+      } finally {
+        worker.child.kill('SIGCONT');
+      }
+      // It reconnects, re-syncs, writes the batches it had in hand (idempotently) and goes on.
+      await expectFinished(db, videoId, () => worker.output.join(''));
+      expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+      expect(worker.child.exitCode).toBeNull();
+      const outcomes = await frameOutcomes(db, videoId);
+      expect(outcomes.every((o) => o.results === 1 && o.failures === 0)).toBe(true);
+    });
+  });
+});
+
 describe('with a private Postgres', () => {
   let server: PostgresServer;
   beforeAll(async () => {

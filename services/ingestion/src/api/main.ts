@@ -129,6 +129,7 @@ async function main(): Promise<void> {
     metrics,
     options: {
       maxUploadBytes: config.UPLOAD_MAX_BYTES,
+      uploadIdleTimeoutMs: config.UPLOAD_IDLE_TIMEOUT,
       tmpDir,
       sampling: samplingLimits,
       defaultSampling: config.DEFAULT_SAMPLING,
@@ -139,7 +140,8 @@ async function main(): Promise<void> {
   const server = app.listen(config.PORT, config.HOST, () => {
     logger.info({ port: config.PORT }, 'api listening');
   });
-  // Uploads of gigabytes take long: no request timeout, but idle sockets still time out.
+  // Uploads of gigabytes take long: no request timeout; an upload that stops arriving is cut
+  // after UPLOAD_IDLE_TIMEOUT by the upload route.
   server.requestTimeout = 0;
 
   onShutdown(logger, 'stopping: no new connections; open requests may finish', [

@@ -6,7 +6,7 @@ import { ResultRepository, VideoRepository } from '@framewise/db';
 import { createLogger, createMetricsRegistry } from '@framewise/observability';
 import { QueueAdmin, QueueProducer } from '@framewise/queue';
 import type { VideoStorage } from '@framewise/storage';
-import { createApp } from '../api/http/app';
+import { createApp, type AppDeps } from '../api/http/app';
 import { createApiMetrics } from '../api/metrics';
 import { Semaphore } from '../api/uploads/semaphore';
 import { UploadQuota, type UploadQuotaLimits } from '../api/uploads/upload-quota';
@@ -33,9 +33,10 @@ export interface TestAppOptions {
   readonly storage?: VideoStorage;
 }
 
-/** The app, the quota it enforces, and what to close at the end. */
+/** The app, the quota it enforces, its dependencies (to build variants), and what to close. */
 export interface TestApp {
   readonly app: Express;
+  readonly deps: AppDeps;
   readonly quota: UploadQuota;
   close(): Promise<void>;
 }
@@ -53,7 +54,7 @@ export function testApp(infra: Infra, options: TestAppOptions): TestApp {
     videos: new QueueAdmin(videoQueue({ keyPrefix: infra.keyPrefix }), infra.redis),
     frames: new QueueAdmin(frameQueue({ keyPrefix: infra.keyPrefix }), infra.redis),
   };
-  const app = createApp({
+  const deps: AppDeps = {
     logger,
     registry,
     checks: [],
@@ -89,6 +90,6 @@ export function testApp(infra: Infra, options: TestAppOptions): TestApp {
       models: ['yolov8n@1', 'yolov8s@2'],
       ssePollMs: 200,
     },
-  });
-  return { app, quota, close: () => events.close() };
+  };
+  return { app: createApp(deps), deps, quota, close: () => events.close() };
 }

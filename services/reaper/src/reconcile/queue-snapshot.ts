@@ -37,10 +37,8 @@ export async function snapshotQueue(
     if (members.length < chunk) break;
   }
   await scanList(redis, keys.dead, chunk, (entry) => {
-    const parsed = parseJson(entry);
-    if (typeof parsed?.id === 'string') {
-      dead.set(parsed.id, typeof parsed.error === 'string' ? parsed.error : 'dead-lettered');
-    }
+    const entryOf = deadErrorOf(entry);
+    if (entryOf !== undefined) dead.set(entryOf.id, entryOf.error);
   });
   return { live, dead };
 }
@@ -91,7 +89,17 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 }
 
 /** The job id of a queue payload (`{"id", "group", "at", "data"}`), without validating the rest. */
-function jobIdOf(payload: string): string | undefined {
+export function jobIdOf(payload: string): string | undefined {
   const id = parseJson(payload)?.id;
   return typeof id === 'string' ? id : undefined;
+}
+
+/** The job id and last error of a dead-letter entry, without validating the rest. */
+export function deadErrorOf(entry: string): { id: string; error: string } | undefined {
+  const parsed = parseJson(entry);
+  if (typeof parsed?.id !== 'string') return undefined;
+  return {
+    id: parsed.id,
+    error: typeof parsed.error === 'string' ? parsed.error : 'dead-lettered',
+  };
 }

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { frameQueue } from '@framewise/contracts';
+import { frameJobId, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, ResultRepository } from '@framewise/db';
 import { createLogger } from '@framewise/observability';
@@ -25,12 +25,12 @@ afterAll(async () => {
   await close();
 });
 
-function reconciler(prefix: string) {
+function reconciler(prefix: string, on: Kysely<Database> = db, pageSize = 3, scanChunk = 2) {
   const queue = frameQueue({ keyPrefix: prefix });
-  return new Reconciler(new FrameRepository(db), new ResultRepository(db), queue, redis, logger, {
+  return new Reconciler(new FrameRepository(on), new ResultRepository(on), queue, redis, logger, {
     graceMs: GRACE_MS,
-    pageSize: 3, // several pages
-    scanChunk: 2, // several chunks per list
+    pageSize, // default: several pages
+    scanChunk, // default: several chunks per list
     lockKey: `${prefix}{frames}:reconcile-lock`,
     lockTtlMs: 10_000,
   });
@@ -102,4 +102,37 @@ it('lets one of two racing reapers reconcile, so no frame is enqueued twice', as
   expect(new Set(ids).size).toBe(ids.length);
   expect(ids.length).toBeGreaterThanOrEqual(20);
   await deleteKeysWithPrefix(redis, prefix);
+});
+
+it('reads Redis in proportion to its candidates, not to the queue length', async () => {
+  const own = await reaperDatabase(); // no other test's candidates
+  const prefix = uniqueKeyPrefix();
+  const queue = frameQueue({ keyPrefix: prefix });
+  try {
+    const video = await detectingVideo(own.db, 30);
+    const producer = new QueueProducer(queue, redis);
+    // The candidates' jobs are the oldest (the consume end); 3,000 newer jobs of frames that
+    // are no candidates (not in the manifest) fill the rest of the list.
+    await producer.enqueue(video.jobs);
+    const filler = Array.from({ length: 3000 }, (_, i) => {
+      const data = { ...video.jobs[0]!.data, frameIndex: 1000 + i };
+      data.storageKey = frameKey(video.videoId, data.frameIndex);
+      return { id: frameJobId(data), group: video.videoId, data };
+    });
+    await producer.enqueue(filler);
+    const later = new Date(Date.now() + GRACE_MS + 1000);
+    const quiet = await reconciler(prefix, own.db, 500, 100).runOnce(later);
+    expect(quiet).toMatchObject({ examined: 30, reenqueued: 0 });
+    expect(quiet.entriesRead).toBeLessThanOrEqual(100); // one chunk, of 3,030 entries
+    // One candidate's job lost: then, and only then, everything is read, and it is re-enqueued.
+    const [payload] = await redis.lrange(queue.keys.pending, -1, -1);
+    await redis.lrem(queue.keys.pending, 1, payload!);
+    const lost = await reconciler(prefix, own.db, 500, 100).runOnce(later);
+    expect(lost).toMatchObject({ examined: 30, reenqueued: 1 });
+    expect(lost.entriesRead).toBeGreaterThanOrEqual(3029);
+    expect(await redis.llen(queue.keys.pending)).toBe(3030);
+  } finally {
+    await deleteKeysWithPrefix(redis, prefix);
+    await own.close();
+  }
 });

@@ -2,9 +2,10 @@ import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Database } from '@framewise/db';
 import { ResultRepository, VideoRepository } from '@framewise/db';
+import type { DetectItem, DetectOutcome, Detector, ImageInput } from '@framewise/detector';
 import { OnnxYoloDetector } from '@framewise/detector';
 import { createMetricsRegistry, createLogger } from '@framewise/observability';
-import { QueueAdmin, QueueConsumer } from '@framewise/queue';
+import { QueueAdmin, QueueConsumer, QueueReaper } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import { deleteKeysWithPrefix, sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
 import { framesPrefix } from '@framewise/contracts';
@@ -54,8 +55,45 @@ function iou(a: readonly number[], b: readonly number[]): number {
   return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter);
 }
 
+/**
+ * The real detector, until `lose()`: from then on every stream fails the way a lost GPU or
+ * a crashed session does (an error that is not about one image). A fault injected at the
+ * detector boundary; everything around it (queue, storage, Postgres, the model) is real.
+ */
+class LosableDetector implements Detector {
+  private lost = false;
+  constructor(private readonly inner: Detector) {}
+  get model() {
+    return this.inner.model;
+  }
+  lose(): void {
+    this.lost = true;
+  }
+  detect(image: ImageInput) {
+    return this.inner.detect(image);
+  }
+  detectBatch(images: readonly ImageInput[]) {
+    return this.inner.detectBatch(images);
+  }
+  async *detectMany<T extends DetectItem>(
+    source: AsyncIterable<T> | Iterable<T>,
+  ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
+    for await (const outcome of this.inner.detectMany(source)) {
+      if (this.lost) throw new Error('CUDA error: device lost (injected)');
+      yield outcome;
+    }
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 /** A worker on a fresh queue prefix, as main.ts wires it. */
-function makeWorker(prefix: string, batchSize = 4) {
+function makeWorker(
+  prefix: string,
+  batchSize = 4,
+  options: { detector?: Detector; onFatal?: (error: unknown) => void } = {},
+) {
   const queue = testQueue(prefix);
   const metrics = new WorkerMetrics(
     createMetricsRegistry({ service: 'worker-test', processMetrics: false }),
@@ -63,13 +101,20 @@ function makeWorker(prefix: string, batchSize = 4) {
   const consumer = new QueueConsumer(queue, redis, { prefetch: batchSize * 4 });
   const worker = new DetectionWorker(
     consumer,
-    detector,
+    options.detector ?? detector,
     new FrameReader(storage),
     new VideoRepository(db),
     new ResultRepository(db),
     metrics,
     logger,
-    { batchSize, workerId: consumer.id, blockTimeoutMs: 200, retry: { baseMs: 20, maxMs: 200 } },
+    {
+      batchSize,
+      workerId: consumer.id,
+      blockTimeoutMs: 200,
+      retry: { baseMs: 20, maxMs: 200 },
+      maxDetectorFailures: 3,
+      ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
+    },
   );
   return { queue, metrics, worker, admin: new QueueAdmin(queue, redis) };
 }
@@ -182,5 +227,61 @@ describe('DetectionWorker', () => {
     expect(outcomes.some((o) => o.results === 0)).toBe(true); // it really was canceled mid-way
     expect((await admin.depths()).dead).toBe(0);
     await deleteKeysWithPrefix(redis, prefix);
+  });
+
+  it('gives up when the detector keeps failing; the jobs in hand are retried, none lost', async () => {
+    const prefix = uniqueKeyPrefix();
+    const losable = new LosableDetector(detector);
+    let fatal: unknown;
+    const broken = makeWorker(prefix, 4, {
+      detector: losable,
+      onFatal: (error) => {
+        fatal = error;
+      },
+    });
+    const v = await seedVideo({ db, storage, queue: broken.queue, redis, frames: 48 });
+    // The reaper's part: failed jobs wait in the delayed set until promoted.
+    const reaper = new QueueReaper(broken.queue, redis);
+    const promoting = setInterval(() => {
+      void reaper.promoteDue();
+    }, 50);
+    await broken.worker.start();
+    await waitFor('some frames detected', async () =>
+      (await frameOutcomes(db, v.videoId)).some((o) => o.results > 0),
+    );
+    losable.lose();
+    try {
+      await waitFor('the worker to give up', () => Promise.resolve(fatal !== undefined));
+    } finally {
+      clearInterval(promoting);
+    }
+    expect(String(fatal)).toContain('device lost');
+    const failed = (await broken.metrics.errors.get()).values.find(
+      (x) => x.labels.kind === 'detector_failed',
+    );
+    expect(failed?.value).toBe(3);
+    expect((await broken.worker.close({ deadlineMs: 2000 })).drained).toBe(true);
+    // Nothing lost: what was not detected is waiting in the queue (pending or a retry), not
+    // dead-lettered and not held by the stopped consumer; nothing was recorded as failed.
+    const before = await frameOutcomes(db, v.videoId);
+    const detected = before.filter((o) => o.results > 0).length;
+    expect(detected).toBeLessThan(48);
+    expect(before.every((o) => o.failures === 0)).toBe(true);
+    const depths = await broken.admin.depths();
+    expect(depths).toMatchObject({ processing: 0, dead: 0 });
+    expect(depths.pending + depths.delayed).toBe(48 - detected);
+    // A healthy worker (and the promotion of due retries) finishes the video exactly once.
+    const healthy = makeWorker(prefix);
+    await healthy.worker.start();
+    try {
+      await waitFor('every frame detected', async () => {
+        await reaper.promoteDue();
+        return (await frameOutcomes(db, v.videoId)).every((o) => o.results === 1);
+      });
+      expect(exactlyOnce(await frameOutcomes(db, v.videoId))).toBe(true);
+    } finally {
+      await healthy.worker.close({ deadlineMs: 5000 });
+      await deleteKeysWithPrefix(redis, prefix);
+    }
   });
 });

@@ -26,6 +26,15 @@ export interface DetectionWorkerOptions {
   readonly blockTimeoutMs?: number;
   /** Backoff for outages (Postgres, storage, Redis). Default 100 ms doubling to 5 s. */
   readonly retry?: { readonly baseMs: number; readonly maxMs: number };
+  /**
+   * Detector failures in a row (no frame detected in between) after which the worker gives
+   * up: it stops claiming and calls `onFatal`, so the process can exit and be restarted
+   * (a lost GPU, a closed session). Each failure first fails the jobs in hand as retryable,
+   * counting a delivery, so input that breaks the detector is still dead-lettered. Default 3.
+   */
+  readonly maxDetectorFailures?: number;
+  /** Called once when the worker gave up (see `maxDetectorFailures`). */
+  readonly onFatal?: (error: unknown) => void;
 }
 
 /** Outcome of {@link DetectionWorker.close}. */
@@ -164,12 +173,15 @@ export class DetectionWorker {
   }
 
   private async run(): Promise<void> {
+    const maxFailures = this.options.maxDetectorFailures ?? 3;
+    let failures = 0;
     while (!this.stopping) {
       try {
         for await (const outcome of this.detector.detectMany(this.items())) {
           this.recordDetectorTimings();
           const { job, batch } = outcome.item;
           if (outcome.error === undefined) {
+            failures = 0;
             batch.settle(job, { kind: 'detected', detections: outcome.detections });
           } else if (outcome.error instanceof ImageInputError) {
             batch.settle(job, { kind: 'corrupt', error: outcome.error });
@@ -182,9 +194,26 @@ export class DetectionWorker {
         // The detector itself failed (not one image): hand the batches in hand back as
         // retryable, so a detector that keeps failing on some input still dead-letters it.
         this.metrics.error('detector_failed');
-        this.logger.error({ err: error }, 'detection stream failed; retrying the jobs in hand');
+        failures++;
+        if (failures >= maxFailures) {
+          this.logger.error(
+            { err: error, failures },
+            `the detector failed ${failures} times in a row; giving up (stop claiming, jobs ` +
+              'in hand retried through the queue) so the process can be restarted',
+          );
+          this.stopping = true;
+          this.consumer.interruptWait();
+          await this.failInFlight(error);
+          await this.writes;
+          this.options.onFatal?.(error);
+          return;
+        }
+        this.logger.error(
+          { err: error, failures },
+          'detection stream failed; retrying the jobs in hand',
+        );
         await this.failInFlight(error);
-        if (!this.isStopping()) await sleep(backoffMs(1, this.retryPolicy));
+        if (!this.isStopping()) await sleep(backoffMs(failures, this.retryPolicy));
       }
     }
     await this.writes;

@@ -1,10 +1,14 @@
+import { once } from 'node:events';
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { frameQueue, videoQueue } from '@framewise/contracts';
 import type { Express } from 'express';
 import { ResultRepository } from '@framewise/db';
-import { QueueAdmin } from '@framewise/queue';
+import { createMetricsRegistry } from '@framewise/observability';
+import { QueueAdmin, QueueProducer } from '@framewise/queue';
 import { probeVideo } from '../../media/probe';
 import { testApp } from '../../testing/app.spec-helper';
 import {
@@ -15,6 +19,10 @@ import {
   videoJob,
   type Infra,
 } from '../../testing/infra.spec-helper';
+import { Semaphore } from '../uploads/semaphore';
+import { UploadService } from '../uploads/upload-service';
+import type { AppDeps } from './app';
+import { createApp } from './app';
 
 const LIMIT = 2 * 1024 * 1024;
 
@@ -31,6 +39,7 @@ const bodyOf = (res: request.Response): Body => res.body as Body;
 let infra: Infra;
 let app: Express;
 let closeApp: () => Promise<void>;
+let appDeps: AppDeps;
 let tmpDir: string;
 let videoFile: string;
 const queues = () => ({
@@ -48,6 +57,7 @@ beforeAll(async () => {
   videoFile = await makeVideo(join(infra.workDir, 'clip.mp4'), { seconds: 1, fps: 10 });
   const built = testApp(infra, { tmpDir, maxUploadBytes: LIMIT });
   app = built.app;
+  appDeps = built.deps;
   closeApp = built.close;
 });
 afterAll(async () => {
@@ -202,6 +212,26 @@ describe('POST /v1/videos', () => {
     expect(res.text).toContain('event: progress');
     expect(res.text).toMatch(/event: done\ndata: .*"status":"canceled"/);
   });
+
+  it('ends the event stream right after the done event, not at the next poll', async () => {
+    // Polling once a minute: only the pub/sub wake-up of the cancel can end the stream in time.
+    const slowPoll = createApp({
+      ...appDeps,
+      registry: createMetricsRegistry({ service: 'test-slow-poll', processMetrics: false }),
+      options: { ...appDeps.options, ssePollMs: 60_000 },
+    });
+    const up = await request(app).post('/v1/videos').attach('file', videoFile, 'e.mp4').expect(202);
+    const id = bodyOf(up).id;
+    setTimeout(() => {
+      void request(app)
+        .delete(`/v1/videos/${id}`)
+        .then(() => undefined);
+    }, 300);
+    const started = Date.now();
+    const res = await request(slowPoll).get(`/v1/videos/${id}/events`).expect(200);
+    expect(res.text).toMatch(/event: done\ndata: .*"status":"canceled"/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
 });
 
 describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
@@ -339,6 +369,96 @@ describe('bad input: a clear 4xx problem+json and nothing half-created', () => {
     expect(status).toBe(413);
     expect(produced).toBeLessThan(256 * 1024 ** 2);
     await expectNothingLeft(before);
+  });
+
+  it('malformed multipart bodies (no boundary, never closed, garbage)', async () => {
+    const part =
+      '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc\r\n';
+    const malformed: [string, string][] = [
+      ['multipart/form-data', `${part}--XyZ--\r\n`],
+      ['multipart/form-data; boundary=XyZ', part],
+      ['multipart/form-data; boundary=XyZ', '\u0000garbage without a boundary\r\n\r\n'],
+    ];
+    for (const [contentType, body] of malformed) {
+      await rejects((r) => r.set('Content-Type', contentType).send(body), 400, 'bad_multipart');
+    }
+  });
+
+  it('an upload that stalls half-way is cut after the idle timeout (408), nothing left', async () => {
+    const cutting = createApp({
+      ...appDeps,
+      registry: createMetricsRegistry({ service: 'test-idle', processMetrics: false }),
+      options: { ...appDeps.options, uploadIdleTimeoutMs: 500 },
+    });
+    const before = await snapshot();
+    const server = cutting.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const started = Date.now();
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/videos',
+          headers: {
+            'content-type': 'multipart/form-data; boundary=XyZ',
+            'content-length': 100_000,
+          },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body });
+          });
+        });
+        req.on('error', reject);
+        // Part of the body, then silence.
+        req.write(
+          '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.mp4"\r\n\r\nabc',
+        );
+      });
+      expect(answer.status).toBe(408);
+      expect(JSON.parse(answer.body)).toMatchObject({ code: 'upload_timeout' });
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expectNothingLeft(before);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('an upload whose body is complete is not cut while ffprobe takes longer than the idle timeout', async () => {
+    const slowProbe = join(infra.workDir, 'slow-ffprobe.sh');
+    await writeFile(slowProbe, '#!/bin/sh\nsleep 1.5\nexec ffprobe "$@"\n', { mode: 0o755 });
+    const patient = createApp({
+      ...appDeps,
+      registry: createMetricsRegistry({ service: 'test-idle-probe', processMetrics: false }),
+      uploads: new UploadService(
+        appDeps.videos,
+        infra.storage,
+        new QueueProducer(videoQueue({ keyPrefix: infra.keyPrefix }), infra.redis),
+        infra.redis,
+        new Semaphore(1),
+        appDeps.metrics,
+        appDeps.logger,
+        {
+          ffprobe: slowProbe,
+          keyPrefix: infra.keyPrefix,
+          maxDurationS: 600,
+          maxDimension: 4096,
+          idempotencyTtlMs: 60_000,
+        },
+      ),
+      options: { ...appDeps.options, uploadIdleTimeoutMs: 300 },
+    });
+    const res = await request(patient).post('/v1/videos').attach('file', videoFile, 'e.mp4');
+    expect(res.status).toBe(202);
+    await request(app)
+      .delete(`/v1/videos/${bodyOf(res).id}?results=delete`)
+      .expect(204);
   });
 
   it('missing file field', async () => {

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UploadQuotaError,
+  UploadTimeoutError,
   ValidationError,
 } from '../../errors';
 
@@ -28,6 +29,7 @@ const TITLES: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
@@ -71,8 +73,12 @@ export function problemHandler(logger: Logger, sizeLimitBytes: number): ErrorReq
       ...known?.details,
     };
     if (known?.retryAfterS !== undefined) res.setHeader('Retry-After', String(known.retryAfterS));
-    // Possibly answered before the body was read (too large, over quota): do not drain the rest.
-    if (known instanceof PayloadTooLargeError || known instanceof UploadQuotaError) {
+    // Possibly answered before the body was read (too large, over quota, stalled): do not drain the rest.
+    if (
+      known instanceof PayloadTooLargeError ||
+      known instanceof UploadQuotaError ||
+      known instanceof UploadTimeoutError
+    ) {
       stopReading(req, res);
     }
     res.status(status).type('application/problem+json').send(JSON.stringify(body));
@@ -110,7 +116,7 @@ function isBodyParserError(error: unknown): error is Error {
 }
 
 /**
- * After a 413, stop accepting the rest of the body: close the connection once the answer is
+ * After a 413 or a 408, stop accepting the rest of the body: close the connection once the answer is
  * out instead of draining gigabytes nobody will store.
  */
 function stopReading(req: Request, res: Response): void {

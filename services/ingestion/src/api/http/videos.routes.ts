@@ -8,7 +8,13 @@ import { VIDEO_STATUSES, frameKey, isFinalStatus } from '@framewise/contracts';
 import type { ResultRepository, VideoRepository } from '@framewise/db';
 import type { VideoStorage } from '@framewise/storage';
 import { StorageNotFoundError } from '@framewise/storage';
-import { NotFoundError, PayloadTooLargeError, ValidationError } from '../../errors';
+import {
+  IngestionError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UploadTimeoutError,
+  ValidationError,
+} from '../../errors';
 import { frameTimeMs, parseSampling, type SamplingLimits } from '../../media/sampling';
 import type { ApiMetrics } from '../metrics';
 import { apiKeyIdOf } from '../../auth/guard';
@@ -33,6 +39,8 @@ export interface VideoRoutesDeps {
   readonly metrics: ApiMetrics;
   readonly options: {
     readonly maxUploadBytes: number;
+    /** Cut an upload whose body stops arriving for this long (ms); 0 or absent = never. */
+    readonly uploadIdleTimeoutMs?: number;
     readonly tmpDir: string;
     readonly sampling: SamplingLimits;
     readonly defaultSampling: string;
@@ -77,16 +85,22 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
   const router = express.Router();
   const { options } = deps;
 
-  const upload = multer({
+  const parseMultipart = multer({
     storage: new StagingStorage(options.maxUploadBytes, options.tmpDir),
     // The file size is enforced by StagingStorage (see there why not here).
     limits: { files: 1, fields: 10, fieldSize: 2048, parts: 12 },
   }).single('file');
+  const upload = (req: Request, res: Response, next: NextFunction): void => {
+    parseMultipart(req, res, (error?: unknown) => {
+      next(error === undefined ? undefined : asMultipartError(error));
+    });
+  };
 
   router.post(
     '/',
     rejectDeclaredTooLarge(options.maxUploadBytes),
     admitUpload(deps.quota, deps.uploads),
+    cutStalledUpload(options.uploadIdleTimeoutMs ?? 0),
     withUploadDir(options.tmpDir),
     upload,
     async (req: Request, res: Response) => {
@@ -266,15 +280,29 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
       });
       return reading;
     };
-    const unwatch = await deps.events.watch(id, () => {
-      send().catch(() => undefined);
-    });
+    // Sends what changed, and ends the stream as soon as the video is final (the `done`
+    // event is the last one a client gets; it must not wait for the next poll to see the end).
+    const update = (): void => {
+      send().then(
+        () => {
+          if (state.closed) finish();
+        },
+        () => undefined,
+      );
+    };
+    const unwatch = await deps.events.watch(id, update);
     const timer = setInterval(() => {
-      if (!state.closed) send().catch(() => undefined);
-      else finish();
-      if (!state.closed) res.write(': keep-alive\n\n');
+      if (state.closed) {
+        finish();
+        return;
+      }
+      update();
+      res.write(': keep-alive\n\n');
     }, options.ssePollMs);
+    let finished = false;
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
       state.closed = true;
       clearInterval(timer);
       void unwatch();
@@ -290,6 +318,20 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
 
 /** What multipart framing (boundaries, part headers, small fields) adds around the file, at most. */
 const MULTIPART_ALLOWANCE = 64 * 1024;
+
+/**
+ * The multipart parser (busboy, under multer) reports a malformed body — no boundary, a body
+ * that ends before its closing boundary, a broken part header — as a plain Error: the client's
+ * mistake, so a 400, not a 500. Our own errors, multer's limit errors and I/O failures while
+ * staging (which carry a `syscall`) keep their meaning.
+ */
+export function asMultipartError(error: unknown): unknown {
+  if (error instanceof IngestionError || error instanceof multer.MulterError) return error;
+  if (error instanceof Error && !('syscall' in error)) {
+    return new ValidationError('bad_multipart', `malformed multipart body: ${error.message}`);
+  }
+  return error;
+}
 
 /** A Content-Length beyond the limit is refused before a byte of the body is read. */
 function rejectDeclaredTooLarge(maxBytes: number) {
@@ -328,6 +370,30 @@ function admitUpload(quota: UploadQuota, uploads: UploadService) {
     res.once('close', () => {
       void ticket.release().catch(() => undefined);
     });
+    next();
+  };
+}
+
+/**
+ * Cuts an upload whose body stops arriving for `idleMs` (the server runs without a request
+ * timeout, so that multi-gigabyte uploads can take long): a stalled or trickling client would
+ * otherwise hold a connection and a staging file forever. The request's own timeout is
+ * reset by every read; a listener on the request keeps Node from destroying the socket
+ * before the 408 is written. Only while the body is read: the timer is disarmed when it ends.
+ */
+function cutStalledUpload(idleMs: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (idleMs > 0) {
+      req.setTimeout(idleMs, () => {
+        if (res.headersSent || req.complete) return;
+        next(new UploadTimeoutError(idleMs));
+      });
+      // Once the body is in, the upload may wait (for ffprobe, storage) as long as it takes:
+      // a socket timeout left armed would then close the connection without an answer.
+      req.once('end', () => {
+        req.setTimeout(0);
+      });
+    }
     next();
   };
 }
