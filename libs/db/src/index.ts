@@ -1,6 +1,6 @@
 /**
  * @framewise/db — PostgreSQL for framewise: the schema (videos, the frame manifest, frame
- * results as JSONB with a derived per-frame class histogram), migrations, thin typed
+ * results as JSONB with a derived per-frame class histogram, API key digests), migrations, thin typed
  * repositories and the documented analytics queries.
  *
  * ```ts
@@ -40,6 +40,7 @@ export type {
   FrameResultsTable,
   FrameFailuresTable,
   FrameClassCountsView,
+  ApiKeysTable,
 } from './schema';
 export { VideoRepository } from './repositories/videos.repository';
 export type {
@@ -66,6 +67,8 @@ export type {
   FrameDetections,
   DetectionFilter,
 } from './repositories/results.repository';
+export { ApiKeyRepository } from './repositories/api-keys.repository';
+export type { ApiKey, NewApiKey } from './repositories/api-keys.repository';
 export { AnalyticsRepository, ANALYTICS_SQL } from './analytics';
 export type {
   AnalyticsQueryName,

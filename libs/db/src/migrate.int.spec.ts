@@ -31,6 +31,7 @@ describe('migrations', () => {
         SELECT table_name FROM information_schema.tables
         WHERE table_schema = 'public' AND table_name NOT LIKE 'kysely%' ORDER BY 1`.execute(db);
       expect(tables.rows.map((r) => r.table_name)).toEqual([
+        'api_keys',
         'frame_class_counts',
         'frame_class_hours',
         'frame_failures',

@@ -112,6 +112,16 @@ export interface FrameClassHoursTable {
   frames: number;
 }
 
+/** API keys (migration 0003): only the SHA-256 of a key is stored; revoking sets `revoked_at`. */
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** Lowercase hex SHA-256 of the key. */
+  key_sha256: string;
+  created_at: DefaultedTimestamp;
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
 /** The view `frame_class_counts`: one row per (frame, class present). */
 export interface FrameClassCountsView {
   video_id: string;
@@ -132,4 +142,5 @@ export interface Database {
   frame_failures: FrameFailuresTable;
   frame_class_counts: FrameClassCountsView;
   frame_class_hours: FrameClassHoursTable;
+  api_keys: ApiKeysTable;
 }

@@ -346,8 +346,9 @@ async function createDatabase(adminUrl: string, name: string): Promise<void> {
 }
 
 /**
- * The API key kept in `<dataDir>/api-key.json` when the API still accepts it (the same Redis
- * data), else a new one created with the keys entry and saved there (mode 0600).
+ * The API key kept in `<dataDir>/api-key.json` when the API still accepts it (the same
+ * Postgres data: keys live in `api_keys`, so a Redis wipe does not lose them), else a new one
+ * created with the keys entry and saved there (mode 0600).
  */
 async function ensureApiKey(
   dataDir: string,

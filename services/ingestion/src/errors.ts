@@ -65,6 +65,29 @@ export class UnauthorizedError extends IngestionError {
   readonly status = 401;
 }
 
+/**
+ * A dependency the request needs is unreachable for now (for example Postgres while checking
+ * an API key not seen recently): retry later. Never a 401, which would tell the client its key
+ * is wrong.
+ */
+export class ServiceUnavailableError extends IngestionError {
+  readonly status = 503;
+  constructor(
+    code: string,
+    message: string,
+    private readonly retryAfterSeconds: number,
+    /** The underlying failure, for the log. */
+    cause?: unknown,
+  ) {
+    super(code, message, { retryAfterS: retryAfterSeconds });
+    if (cause !== undefined) this.cause = cause;
+  }
+
+  override get retryAfterS(): number {
+    return this.retryAfterSeconds;
+  }
+}
+
 /** Too many requests for this key. */
 export class RateLimitedError extends IngestionError {
   readonly status = 429;

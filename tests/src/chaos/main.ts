@@ -52,6 +52,8 @@ function summary(options: ChaosOptions, runs: readonly RunReport[], elapsedS: nu
     lost: sum((r) => r.lost),
     duplicated: sum((r) => r.duplicated),
     drain_seconds: drains.includes(null) ? null : Math.max(...(drains as number[])),
+    /** Each run's answer to the run's API key after the drain (200 expected). */
+    api_status_after: runs.map((r) => r.api_status_after),
     elapsed_seconds: elapsedS,
     runs,
   };
@@ -81,7 +83,8 @@ async function main(): Promise<number> {
       log(
         `run fsync=${fsync}: ${report.ok ? 'PASSED' : 'FAILED'}: lost ${report.lost}, ` +
           `duplicated ${report.duplicated}, wrong ${report.wrong_results}, ` +
-          `unfinished ${report.videos_unfinished.length}, queued ${report.queue_jobs_left}`,
+          `unfinished ${report.videos_unfinished.length}, queued ${report.queue_jobs_left}, ` +
+          `API key answer ${report.api_status_after}`,
       );
       runs.push(report);
     }

@@ -80,8 +80,9 @@ export interface RunReport extends CheckReport {
   /** Log lines of each recovery path during the run (reaper passes that did something). */
   readonly recoveries: Record<Recovery, number>;
   /**
-   * Status of an authenticated `GET /v1/videos` after the drain: 401 means the FLUSHALL
-   * revoked the API key (keys live only in Redis); 0 when the API did not answer.
+   * Status of an authenticated `GET /v1/videos` after the drain; anything but 200 fails the
+   * run. API keys live in Postgres, so the FLUSHALL and the Redis kills must not revoke the
+   * key (401 here meant exactly that before they moved); 0 when the API did not answer.
    */
   readonly api_status_after: number;
   readonly data_dir: string | null;
@@ -235,7 +236,11 @@ async function exercise(
       }
     }),
   );
-  // The FLUSHALL would delete the API key (keys live in Redis only): uploads end before it.
+  // Redis and Postgres faults wait for the uploads to end. Not for the API key (it lives in
+  // Postgres and survives a FLUSHALL: `api_status_after` checks that), but because
+  // Idempotency-Key records live in Redis: an upload whose 202 was lost to a Redis kill and
+  // then retried after the FLUSHALL would be stored twice, which the checker counts as a
+  // duplicate although no frame was duplicated by the pipeline.
   const injected: InjectedFault[] = await injector.run(faults, startedAt, uploads);
   await uploads;
   const restartsFailed = await injector.settle();
@@ -285,12 +290,34 @@ async function exercise(
     restarts_failed: restartsFailed,
     api_status_after: apiStatusAfter,
     ...verdict,
-    ok:
-      verdict.ok &&
-      drainSeconds !== null &&
-      uploadsFailed.length === 0 &&
-      restartsFailed.length === 0,
+    ok: runPassed({
+      verdictOk: verdict.ok,
+      drainSeconds,
+      uploadsFailed,
+      restartsFailed,
+      apiStatusAfter,
+    }),
   };
+}
+
+/**
+ * Whether a run passed: the verdict from Postgres and Redis holds, the system drained, every
+ * upload and every replacement process succeeded, and the API still accepts the run's key.
+ */
+export function runPassed(run: {
+  readonly verdictOk: boolean;
+  readonly drainSeconds: number | null;
+  readonly uploadsFailed: readonly string[];
+  readonly restartsFailed: readonly string[];
+  readonly apiStatusAfter: number;
+}): boolean {
+  return (
+    run.verdictOk &&
+    run.drainSeconds !== null &&
+    run.uploadsFailed.length === 0 &&
+    run.restartsFailed.length === 0 &&
+    run.apiStatusAfter === 200
+  );
 }
 
 /** Whether every uploaded video has finished and no queue holds a job. */

@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as initialSchema from './0001-initial-schema';
 import * as classHoursRollup from './0002-class-hours-rollup';
+import * as apiKeys from './0003-api-keys';
 
 /**
  * Every migration, in order, keyed by name. Imported statically (not read from a folder) so
@@ -10,4 +11,5 @@ import * as classHoursRollup from './0002-class-hours-rollup';
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial-schema': initialSchema,
   '0002-class-hours-rollup': classHoursRollup,
+  '0003-api-keys': apiKeys,
 };

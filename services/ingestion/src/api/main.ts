@@ -3,12 +3,19 @@ import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { loadConfig } from '@framewise/config';
 import { frameQueue, videoQueue } from '@framewise/contracts';
-import { ResultRepository, VideoRepository, createDatabase, prepareSchema } from '@framewise/db';
+import {
+  ApiKeyRepository,
+  ResultRepository,
+  VideoRepository,
+  createDatabase,
+  prepareSchema,
+} from '@framewise/db';
 import { createLogger, createMetricsRegistry, onShutdown, runMain } from '@framewise/observability';
 import { QueueAdmin, QueueProducer, checkRedisDurability } from '@framewise/queue';
 import { createVideoStorage } from '@framewise/storage';
 import { ApiKeyStore } from '../auth/api-keys';
 import { apiGuard } from '../auth/guard';
+import { copyRedisApiKeys } from '../auth/legacy-redis-keys';
 import { apiConfigSchema } from '../config';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { parseSampling } from '../media/sampling';
@@ -50,6 +57,12 @@ async function main(): Promise<void> {
   });
   const db = createDatabase({ url: config.DATABASE_URL, applicationName: 'framewise-api' });
   await prepareSchema(db, { migrate: config.DATABASE_MIGRATE_ON_START });
+  const apiKeys = new ApiKeyRepository(db);
+  // Keys of versions that kept them in Redis: copied once (idempotent; see the README).
+  const legacyKeys = await copyRedisApiKeys(redis, config.REDIS_KEY_PREFIX, apiKeys);
+  if (legacyKeys.found > 0) {
+    logger.info(legacyKeys, 'API keys found in the old Redis hash copied to Postgres');
+  }
   const storage = createVideoStorage(config, { service });
   await storage.checkReady();
 
@@ -65,7 +78,7 @@ async function main(): Promise<void> {
   if (config.AUTH_DISABLED) logger.warn('AUTH_DISABLED: /v1 is open to anyone who can reach it');
   const app = createApp({
     logger,
-    guard: apiGuard(new ApiKeyStore(redis, config.REDIS_KEY_PREFIX), redis, {
+    guard: apiGuard(new ApiKeyStore(apiKeys), redis, {
       authDisabled: config.AUTH_DISABLED,
       requestsPerMinute: config.RATE_LIMIT_PER_MINUTE,
       keyPrefix: config.REDIS_KEY_PREFIX,

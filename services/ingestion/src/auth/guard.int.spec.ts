@@ -1,20 +1,20 @@
 import express from 'express';
 import request from 'supertest';
-import { Redis } from 'ioredis';
+import { ApiKeyRepository } from '@framewise/db';
 import { createLogger } from '@framewise/observability';
-import { deleteKeysWithPrefix, sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
 import { problemHandler } from '../api/http/problem';
-import { ApiKeyStore } from './api-keys';
+import { startInfra, type Infra } from '../testing/infra.spec-helper';
+import { ApiKeyStore, apiKeyDigest } from './api-keys';
 import { apiGuard } from './guard';
 
-let redis: Redis;
-const keyPrefix = uniqueKeyPrefix('guard');
-beforeAll(() => {
-  redis = new Redis(sharedInfra().redisUrl);
+let infra: Infra;
+let repository: ApiKeyRepository;
+beforeAll(async () => {
+  infra = await startInfra('guard');
+  repository = new ApiKeyRepository(infra.db);
 });
 afterAll(async () => {
-  await deleteKeysWithPrefix(redis, keyPrefix);
-  redis.disconnect();
+  await infra.close();
 });
 
 function appWith(
@@ -22,7 +22,7 @@ function appWith(
   options: { authDisabled: boolean; requestsPerMinute: number },
 ) {
   const app = express();
-  app.use('/v1', apiGuard(store, redis, { ...options, keyPrefix }));
+  app.use('/v1', apiGuard(store, infra.redis, { ...options, keyPrefix: infra.keyPrefix }));
   app.get('/v1/ping', (_req, res) => {
     res.json({ ok: true });
   });
@@ -31,25 +31,42 @@ function appWith(
 }
 
 describe('API keys and rate limiting', () => {
-  it('requires a valid key, stores only its hash, and revokes it', async () => {
-    const store = new ApiKeyStore(redis, keyPrefix);
+  it('requires a valid key, stores only its hash (in Postgres, not Redis), and revokes it', async () => {
+    const store = new ApiKeyStore(repository);
     const { key, record } = await store.create('ci');
-    const stored = await redis.hgetall(`${keyPrefix}apikeys`);
-    expect(JSON.stringify(stored)).not.toContain(key);
+    const rows = await infra.db.selectFrom('api_keys').selectAll().execute();
+    expect(JSON.stringify(rows)).not.toContain(key);
+    expect(rows.find((r) => r.id === record.id)?.key_sha256).toBe(apiKeyDigest(key));
+    expect(await infra.redis.keys(`${infra.keyPrefix}*`)).toEqual([]);
+
     const app = appWith(store, { authDisabled: false, requestsPerMinute: 0 });
     const denied = await request(app).get('/v1/ping').expect(401);
     expect(denied.headers['content-type']).toMatch(/problem\+json/);
     await request(app).get('/v1/ping').set('Authorization', 'Bearer nope').expect(401);
     await request(app).get('/v1/ping').set('Authorization', `Bearer ${key}`).expect(200);
     expect(await store.revoke(record.id)).toBe(true);
+    // the replica that revoked it forgets it at once
     await request(app).get('/v1/ping').set('Authorization', `Bearer ${key}`).expect(401);
   });
 
+  it('keeps accepting keys after Redis loses everything (FLUSHALL of their old home)', async () => {
+    const store = new ApiKeyStore(repository, { ttlMs: 0 });
+    const { key } = await store.create('survivor');
+    const app = appWith(store, { authDisabled: false, requestsPerMinute: 100 });
+    await request(app).get('/v1/ping').set('Authorization', `Bearer ${key}`).expect(200);
+    // What a FLUSHALL does to this test's data, without wiping other tests' keys.
+    const keys = await infra.redis.keys(`${infra.keyPrefix}*`);
+    expect(keys.length).toBeGreaterThan(0); // the rate-limit counter
+    await infra.redis.del(...keys);
+    await request(app).get('/v1/ping').set('Authorization', `Bearer ${key}`).expect(200);
+  });
+
   it('limits requests per key per minute, shared through Redis', async () => {
-    const store = new ApiKeyStore(redis, keyPrefix);
-    const { key } = await store.create('limited');
-    // two "replicas" sharing one Redis
-    const apps = [1, 2].map(() => appWith(store, { authDisabled: false, requestsPerMinute: 3 }));
+    const { key } = await new ApiKeyStore(repository).create('limited');
+    // two "replicas" sharing one Redis and one Postgres
+    const apps = [1, 2].map(() =>
+      appWith(new ApiKeyStore(repository), { authDisabled: false, requestsPerMinute: 3 }),
+    );
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
       const app = apps[i % 2];
@@ -64,7 +81,7 @@ describe('API keys and rate limiting', () => {
   });
 
   it('lets everything through when auth is disabled', async () => {
-    const app = appWith(new ApiKeyStore(redis, keyPrefix), {
+    const app = appWith(new ApiKeyStore(repository), {
       authDisabled: true,
       requestsPerMinute: 0,
     });

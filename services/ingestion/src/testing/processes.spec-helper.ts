@@ -17,8 +17,10 @@ export interface ServiceProcess {
   terminate(): Promise<number | null>;
 }
 
-/** Entries a test may start: this service's own, and the reaper that runs beside them. */
+/** Entries a test may start: this service's own (API, keys CLI, extractor), and the reaper. */
 const ENTRIES = {
+  api: ['services/ingestion/src/api/main.ts', 'services/ingestion/tsconfig.json'],
+  keys: ['services/ingestion/src/keys/main.ts', 'services/ingestion/tsconfig.json'],
   extractor: ['services/ingestion/src/extractor/main.ts', 'services/ingestion/tsconfig.json'],
   reaper: ['services/reaper/src/main.ts', 'services/reaper/tsconfig.json'],
 } as const;
@@ -30,10 +32,11 @@ const ENTRIES = {
 export function startProcess(
   entry: keyof typeof ENTRIES,
   env: Record<string, string>,
+  args: readonly string[] = [],
 ): ServiceProcess {
   const [script, tsconfig] = ENTRIES[entry];
   const output: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {

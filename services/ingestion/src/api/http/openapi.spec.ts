@@ -24,6 +24,21 @@ describe('OpenAPI document', () => {
     }
     expect(JSON.parse(text)).toEqual(doc); // serializable
   });
+
+  it('lists 401 and 503 (API key not checkable) for every operation behind the key guard', () => {
+    const doc = openApiDocument() as {
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    };
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect([path, method, Object.keys(operation.responses)]).toEqual([
+          path,
+          method,
+          expect.arrayContaining(['401', '503']),
+        ]);
+      }
+    }
+  });
 });
 
 describe('/docs', () => {

@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import type { Express } from 'express';
 import request from 'supertest';
 import { videoQueue } from '@framewise/contracts';
+import { ApiKeyRepository } from '@framewise/db';
 import { QueueAdmin } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import { ApiKeyStore } from '../../auth/api-keys';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   await mkdir(tmpDir);
   videoFile = await makeVideo(join(infra.workDir, 'clip.mp4'), { seconds: 1, fps: 10 });
   videoBytes = (await stat(videoFile)).size;
-  keys = new ApiKeyStore(infra.redis, infra.keyPrefix);
+  keys = new ApiKeyStore(new ApiKeyRepository(infra.db));
 });
 afterAll(async () => {
   for (const app of apps) await app.close();
