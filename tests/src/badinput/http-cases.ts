@@ -142,7 +142,7 @@ const TRAVERSAL = ['..%2F..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fapikeys', '
 export const HTTP_CASES: readonly BadInputCase[] = [
   // --- issue #7's list -----------------------------------------------------------------------
   uploadCase('upload: zero-byte file', 400, 'empty_file', (c) => c.media.empty),
-  uploadCase('upload: truncated mp4', 422, 'undecodable_video', (c) => c.media.truncated),
+  uploadCase('upload: truncated mp4', 422, 'truncated_video', (c) => c.media.truncated),
   uploadCase('upload: text file named .mp4', 415, 'unsupported_content', (c) => c.media.text),
   uploadCase('upload: PNG image', 415, 'unsupported_extension', (c) => c.media.png),
   uploadCase('upload: PNG named .mp4', 415, 'unsupported_content', (c) => c.media.pngAsMp4),
