@@ -16,6 +16,9 @@
  * the test may SIGKILL and restart (`kill`, `start`, `restart`) and must `stop`;
  * {@link startS3} gives an S3 server of the test's own.
  *
+ * A service entry (main.ts, a CLI) as a real process a test may SIGKILL:
+ * {@link startEntryProcess}.
+ *
  * Servers come from, in order: REDIS_URL / DATABASE_URL / S3_ENDPOINT (+ S3_ACCESS_KEY_ID,
  * S3_SECRET_ACCESS_KEY, optional S3_REGION, S3_FORCE_PATH_STYLE, S3_BUCKET) (shared only;
  * nothing started), a Docker daemon answering within ~1 s (testcontainers: Redis, Postgres,
@@ -61,3 +64,5 @@ export { TEST_POSTGRES_SETTINGS } from './servers';
 export { sweepOrphans, harnessRoot } from './local/processes';
 export { freePort } from './local/ports';
 export { INSTALL_HINTS } from './local/binaries';
+export { startEntryProcess } from './entry-process';
+export type { EntryProcess, EntrySpec } from './entry-process';
