@@ -116,12 +116,35 @@ function isBodyParserError(error: unknown): error is Error {
 }
 
 /**
- * After a 413 or a 408, stop accepting the rest of the body: close the connection once the answer is
- * out instead of draining gigabytes nobody will store.
+ * After an early refusal (413, 408, over quota), stop accepting the rest of the body: close the
+ * connection once the answer is out instead of draining gigabytes nobody will store. The close
+ * lingers: for up to {@link LINGER_MS} or {@link LINGER_BYTES} more, whichever comes first, what
+ * the client is still sending is read and discarded, so a client busy writing its body reads
+ * the answer instead of a connection reset (closing a socket with unread data sends an RST,
+ * which can destroy the answer in flight).
  */
 function stopReading(req: Request, res: Response): void {
   res.setHeader('Connection', 'close');
   res.once('finish', () => {
-    req.socket.destroy();
+    const socket = req.socket;
+    let discarded = 0;
+    const cut = () => {
+      socket.destroy();
+    };
+    const timer = setTimeout(cut, LINGER_MS);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+    });
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > LINGER_BYTES) cut();
+    });
+    req.once('end', cut);
+    req.resume();
   });
 }
+
+/** How long, and how many more bytes, a refused upload's connection lingers before it is cut. */
+const LINGER_MS = 2_000;
+const LINGER_BYTES = 1024 * 1024;
