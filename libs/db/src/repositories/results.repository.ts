@@ -139,6 +139,9 @@ export class ResultRepository {
         worker_id: r.workerId ?? null,
       })),
     );
+    // Rows go in key order: two writers inserting overlapping batches in different orders
+    // would otherwise each wait on a key the other has just inserted (a deadlock); in one
+    // order, the second simply waits for the first and then skips its rows.
     // `live` locks the batch's videos (usually one or two rows) FOR KEY SHARE before any row
     // is written: a video deletion that committed first leaves its frames out of the join (so
     // they are skipped, not a foreign-key violation), and one that starts later waits for
@@ -162,6 +165,7 @@ export class ResultRepository {
                class_counts jsonb, inference_ms float4, worker_id text)
         JOIN live AS v ON v.id = u.video_id
         JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+        ORDER BY u.video_id, u.frame_index, u.model
         ON CONFLICT (video_id, frame_index, model) DO NOTHING
       `.execute(this.db),
     );
@@ -230,6 +234,7 @@ export class ResultRepository {
                AS u(video_id, frame_index, model, error_code, error_message, worker_id, attempts)
         JOIN live AS v ON v.id = u.video_id
         JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+        ORDER BY u.video_id, u.frame_index, u.model
         ON CONFLICT (video_id, frame_index, model) DO NOTHING
       `.execute(this.db),
     );
