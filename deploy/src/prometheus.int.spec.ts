@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeRedSquareModel } from '@framewise/detector';
-import { freePort, startStack, waitUntil, type Stack } from '@framewise/stack';
+import { freePort, startStack, waitUntil, which, type Stack } from '@framewise/stack';
 import { dashboards } from '../grafana/src/dashboards';
-import { ROOT, itWith, parseAll, which } from './tools.spec-helper';
+import { ROOT, itWith, parseAll } from './tools.spec-helper';
 
 jest.setTimeout(300_000);
 

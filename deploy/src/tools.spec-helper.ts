@@ -1,32 +1,15 @@
 // Shared by the deployment validation specs: locating the external tools they run, and
 // running them with a readable failure.
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { which, type HostEnv } from '@framewise/stack';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-/** The variables these helpers look at (pass `process.env`). */
-export interface ToolEnv {
-  readonly PATH?: string;
-  readonly CI?: string;
-}
-
-/** A tool on PATH, or undefined. */
-export function which(name: string, env: ToolEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+/** The environment these helpers read PATH and CI from (pass `process.env`). */
+export type ToolEnv = HostEnv;
 
 /**
  * `it`, or `it.skip` with a loud warning when `tool` is missing. On CI (`CI` set) a missing tool

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import { Redis } from 'ioredis';
 import type { Database } from '@framewise/db';
-import { createDatabase, migrateToLatest, migrationSetHash } from '@framewise/db';
+import { createDatabase, migratedTemplate } from '@framewise/db';
 import { LocalVolumeStorage, type VideoStorage } from '@framewise/storage';
 import { frameQueue, videoQueue, type FrameJob, type VideoJob } from '@framewise/contracts';
 import { FrameRepository, VideoRepository } from '@framewise/db';
@@ -42,19 +42,7 @@ export interface Infra {
 
 /** A migrated database, a Redis client with a fresh key prefix, and a storage root. */
 export async function startInfra(label: string): Promise<Infra> {
-  const database = await createTestDatabase({
-    template: {
-      name: `db_${migrationSetHash()}`,
-      prepare: async (url) => {
-        const db = createDatabase({ url, maxConnections: 1 });
-        try {
-          await migrateToLatest(db);
-        } finally {
-          await db.destroy();
-        }
-      },
-    },
-  });
+  const database = await createTestDatabase({ template: migratedTemplate() });
   const db = createDatabase({ url: database.url, maxConnections: 8 });
   const redis = new Redis(sharedInfra().redisUrl, { maxRetriesPerRequest: null });
   const keyPrefix = uniqueKeyPrefix(label);
