@@ -37,7 +37,7 @@ import * as ort from 'onnxruntime-node';
 import pg from 'pg';
 import sharp from 'sharp';
 import { int, loadConfig, text, z } from '@framewise/config';
-import { frameJobId, frameKey, frameQueue } from '@framewise/contracts';
+import { frameJobEntry, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, VideoRepository, createDatabase, migrateToLatest } from '@framewise/db';
 import { QueueProducer } from '@framewise/queue';
@@ -98,15 +98,14 @@ async function seedVideo(
     await new FrameRepository(db).insertManifest(video.id, manifest.slice(i, i + 5000));
   }
   await videos.transition(video.id, 'detecting', { extractedFrames: frames.length });
-  const jobs = frames.map((_, i) => {
-    const data = {
+  const jobs = frames.map((_, i) =>
+    frameJobEntry({
       videoId: video.id,
       frameIndex: i,
       storageKey: frameKey(video.id, i),
       model: video.model,
-    };
-    return { id: frameJobId(data), group: video.id, data };
-  });
+    }),
+  );
   return { videoId: video.id, jobs };
 }
 

@@ -3,6 +3,7 @@ import {
   FrameJob,
   VIDEO_STATUSES,
   isFinalStatus,
+  frameJobEntry,
   frameJobId,
   frameKey,
   frameQueue,
@@ -47,6 +48,11 @@ describe('jobs', () => {
     expect(frameJobId({ videoId, frameIndex: 12, model: 'yolov8n@1' })).toBe(
       `frame:${videoId}:12:yolov8n@1`,
     );
+  });
+
+  it('puts a frame job on the queue under its id, grouped by its video', () => {
+    const data = { videoId, frameIndex: 3, storageKey: frameKey(videoId, 3), model: 'm@1' };
+    expect(frameJobEntry(data)).toEqual({ id: `frame:${videoId}:3:m@1`, group: videoId, data });
   });
 });
 

@@ -11,6 +11,7 @@ export {
   frameQueue,
   videoJobId,
   frameJobId,
+  frameJobEntry,
 } from './jobs';
 export type { QueueSettings } from './jobs';
 export { videoPrefix, originalKey, framesPrefix, frameKey } from './storage-keys';

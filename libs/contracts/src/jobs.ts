@@ -1,5 +1,5 @@
 import { defineQueue } from '@framewise/queue';
-import type { QueueDefinition, RetryPolicy } from '@framewise/queue';
+import type { NewJob, QueueDefinition, RetryPolicy } from '@framewise/queue';
 import { z } from 'zod';
 
 /** A video to extract frames from: enqueued by the API after the upload is stored. */
@@ -50,4 +50,12 @@ export function videoJobId(videoId: string): string {
 /** The id of a frame job: one per (video, frame, model), the same key results are stored under. */
 export function frameJobId(job: Pick<FrameJob, 'videoId' | 'frameIndex' | 'model'>): string {
   return `frame:${job.videoId}:${job.frameIndex}:${job.model}`;
+}
+
+/**
+ * A frame job as it goes onto the frame queue: its deterministic id (so a re-publish is the
+ * same job) and the video as its group (so a cancel finds every pending frame of the video).
+ */
+export function frameJobEntry(data: FrameJob): NewJob<FrameJob> & { id: string; group: string } {
+  return { id: frameJobId(data), group: data.videoId, data };
 }

@@ -1,7 +1,7 @@
 // Fixtures for the reaper's integration tests: a migrated database and videos in `detecting`
 // with a manifest (no frame files: the reaper never reads them).
 import type { Kysely } from 'kysely';
-import { frameJobId, frameKey } from '@framewise/contracts';
+import { frameJobEntry, frameKey } from '@framewise/contracts';
 import type { FrameJob } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, VideoRepository, createDatabase, migratedTemplate } from '@framewise/db';
@@ -46,14 +46,13 @@ export async function detectingVideo(
     indexes.map((i) => ({ index: i, timeMs: i * 1000, storageKey: frameKey(video.id, i) })),
   );
   await videos.transition(video.id, 'detecting', { extractedFrames: frames });
-  const jobs = indexes.map((i) => {
-    const data = {
+  const jobs = indexes.map((i) =>
+    frameJobEntry({
       videoId: video.id,
       frameIndex: i,
       storageKey: frameKey(video.id, i),
       model: video.model,
-    };
-    return { id: frameJobId(data), group: video.id, data };
-  });
+    }),
+  );
   return { videoId: video.id, model: video.model, jobs };
 }

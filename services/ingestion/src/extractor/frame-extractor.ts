@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EventPublisher, FrameJob, VideoJob } from '@framewise/contracts';
-import { frameJobId, frameKey, framesPrefix, publishVideoEvent } from '@framewise/contracts';
+import { frameJobEntry, frameKey, framesPrefix, publishVideoEvent } from '@framewise/contracts';
 import type { FrameRepository, ManifestFrame, Video, VideoRepository } from '@framewise/db';
 import { InvalidTransitionError } from '@framewise/db';
 import type { Logger } from '@framewise/observability';
@@ -254,15 +254,14 @@ export class FrameExtractor {
     await this.frames.insertManifest(video.id, rows);
     const publishStarted = process.hrtime.bigint();
     await this.frameProducer.enqueue(
-      rows.map((row) => {
-        const data: FrameJob = {
+      rows.map((row) =>
+        frameJobEntry({
           videoId: video.id,
           frameIndex: row.index,
           storageKey: row.storageKey,
           model: video.model,
-        };
-        return { id: frameJobId(data), group: video.id, data };
-      }),
+        }),
+      ),
     );
     this.metrics.publishSeconds.observe(Number(process.hrtime.bigint() - publishStarted) / 1e9);
     this.metrics.framesExtracted.inc(rows.length);

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { frameJobId, frameKey, frameQueue } from '@framewise/contracts';
+import { frameJobEntry, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, ResultRepository } from '@framewise/db';
 import { createLogger } from '@framewise/observability';
@@ -114,11 +114,13 @@ it('reads Redis in proportion to its candidates, not to the queue length', async
     // The candidates' jobs are the oldest (the consume end); 3,000 newer jobs of frames that
     // are no candidates (not in the manifest) fill the rest of the list.
     await producer.enqueue(video.jobs);
-    const filler = Array.from({ length: 3000 }, (_, i) => {
-      const data = { ...video.jobs[0]!.data, frameIndex: 1000 + i };
-      data.storageKey = frameKey(video.videoId, data.frameIndex);
-      return { id: frameJobId(data), group: video.videoId, data };
-    });
+    const filler = Array.from({ length: 3000 }, (_, i) =>
+      frameJobEntry({
+        ...video.jobs[0]!.data,
+        frameIndex: 1000 + i,
+        storageKey: frameKey(video.videoId, 1000 + i),
+      }),
+    );
     await producer.enqueue(filler);
     const later = new Date(Date.now() + GRACE_MS + 1000);
     const quiet = await reconciler(prefix, own.db, 500, 100).runOnce(later);

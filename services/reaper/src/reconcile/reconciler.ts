@@ -1,5 +1,5 @@
 import type { FrameJob } from '@framewise/contracts';
-import { frameJobId } from '@framewise/contracts';
+import { frameJobEntry, frameJobId } from '@framewise/contracts';
 import type { FrameRepository, ResultRepository } from '@framewise/db';
 import type { Logger } from '@framewise/observability';
 import type { QueueDefinition, RedisClient } from '@framewise/queue';
@@ -121,9 +121,7 @@ export class Reconciler {
         return job === undefined ? [] : [{ job, error }];
       });
       if (missing.length > 0) {
-        await this.producer.enqueue(
-          missing.map((data) => ({ id: frameJobId(data), group: data.videoId, data })),
-        );
+        await this.producer.enqueue(missing.map(frameJobEntry));
         reenqueued += missing.length;
         this.logger.warn(
           { frames: missing.length, videos: [...new Set(missing.map((m) => m.videoId))] },

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import sharp from 'sharp';
-import { frameJobId, frameKey, frameQueue } from '@framewise/contracts';
+import { frameJobEntry, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, VideoRepository, createDatabase, migratedTemplate } from '@framewise/db';
 import { writeRedSquareModel } from '@framewise/detector';
@@ -132,15 +132,14 @@ export async function seedVideo(options: {
   );
   if (options.enqueue !== false) {
     await new QueueProducer(options.queue, options.redis).enqueue(
-      indexes.map((i) => {
-        const data = {
+      indexes.map((i) =>
+        frameJobEntry({
           videoId: video.id,
           frameIndex: i,
           storageKey: frameKey(video.id, i),
           model: video.model,
-        };
-        return { id: frameJobId(data), group: video.id, data };
-      }),
+        }),
+      ),
     );
   }
   await videos.transition(video.id, 'detecting', { extractedFrames: options.frames });
