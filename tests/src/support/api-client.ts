@@ -67,12 +67,19 @@ export class ApiClient {
   /** Any request under the API, authenticated unless `headers.authorization` says otherwise. */
   async request(
     path: string,
-    init: { method?: string; headers?: Record<string, string>; body?: FormData | string } = {},
+    init: {
+      method?: string;
+      headers?: Record<string, string>;
+      body?: FormData | string;
+      /** Abort the request (a network error) after this long. Default: no limit. */
+      timeoutMs?: number;
+    } = {},
   ): Promise<ApiResponse> {
     const response = await fetch(new URL(path, this.baseUrl), {
       method: init.method ?? 'GET',
       headers: { authorization: `Bearer ${this.apiKey}`, ...init.headers },
       ...(init.body === undefined ? {} : { body: init.body }),
+      ...(init.timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(init.timeoutMs) }),
     });
     const text = await response.text();
     let json: unknown;
@@ -89,11 +96,17 @@ export class ApiClient {
     file: string,
     fields: Record<string, string> = {},
     headers: Record<string, string> = {},
+    timeoutMs?: number,
   ): Promise<ApiResponse> {
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     form.append('file', await openAsBlob(file), basename(file));
-    return this.request('/v1/videos', { method: 'POST', body: form, headers });
+    return this.request('/v1/videos', {
+      method: 'POST',
+      body: form,
+      headers,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    });
   }
 
   /** Uploads and expects 202; returns the accepted video. */

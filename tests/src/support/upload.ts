@@ -1,8 +1,7 @@
 // Uploads a video over the public HTTP API, as a client that survives a restarting system
 // would: the same Idempotency-Key on every retry, so a retry never makes a second video.
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiClient } from './api-client';
 
 export interface UploadRequest {
   readonly apiUrl: string;
@@ -31,28 +30,21 @@ export class UploadRefusedError extends Error {
 
 /** One attempt. Resolves with the new (or idempotently returned) video id. */
 export async function uploadVideo(request: UploadRequest): Promise<string> {
-  const bytes = await readFile(request.file);
-  const form = new FormData();
-  form.append('file', new Blob([bytes], { type: 'video/mp4' }), path.basename(request.file));
-  form.append('sampling', request.sampling);
-  const response = await fetch(`${request.apiUrl}/v1/videos`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${request.apiKey}`,
-      'idempotency-key': request.idempotencyKey,
-    },
-    body: form,
-    signal: AbortSignal.timeout(30_000),
-  });
-  const body = await response.text();
-  if (response.status === 202 || response.status === 200 || response.status === 201) {
-    const parsed = JSON.parse(body) as { id?: unknown };
-    if (typeof parsed.id !== 'string') throw new Error(`upload answered without an id: ${body}`);
-    return parsed.id;
+  const response = await new ApiClient(request.apiUrl, request.apiKey).upload(
+    request.file,
+    { sampling: request.sampling },
+    { 'idempotency-key': request.idempotencyKey },
+    30_000,
+  );
+  const { status, text: body } = response;
+  if (status === 202 || status === 200 || status === 201) {
+    const id = (response.json as { id?: unknown } | undefined)?.id;
+    if (typeof id !== 'string') throw new Error(`upload answered without an id: ${body}`);
+    return id;
   }
-  const retryable = response.status >= 500 || [408, 409, 429].includes(response.status);
-  if (!retryable) throw new UploadRefusedError(response.status, body);
-  throw new Error(`upload answered HTTP ${response.status}: ${body.slice(0, 300)}`);
+  const retryable = status >= 500 || [408, 409, 429].includes(status);
+  if (!retryable) throw new UploadRefusedError(status, body);
+  throw new Error(`upload answered HTTP ${status}: ${body.slice(0, 300)}`);
 }
 
 /**
