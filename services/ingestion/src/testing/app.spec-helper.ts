@@ -1,5 +1,6 @@
 // The upload API wired over a test's real infrastructure (as api/main.ts wires it), for
 // integration tests that go through HTTP.
+import http from 'node:http';
 import type { Express, RequestHandler } from 'express';
 import { frameQueue, videoQueue } from '@framewise/contracts';
 import { ResultRepository, VideoRepository } from '@framewise/db';
@@ -36,6 +37,13 @@ export interface TestAppOptions {
 /** The app, the quota it enforces, its dependencies (to build variants), and what to close. */
 export interface TestApp {
   readonly app: Express;
+  /**
+   * The app behind one long-lived listening server. Give supertest this, not `app`, when an
+   * answer can come before the request body is sent: with `app`, supertest closes its
+   * throwaway server right after the answer, which resets the connection the server is still
+   * reading the body from, and the client fails with EPIPE instead of getting the status.
+   */
+  readonly server: http.Server;
   readonly deps: AppDeps;
   readonly quota: UploadQuota;
   close(): Promise<void>;
@@ -91,5 +99,21 @@ export function testApp(infra: Infra, options: TestAppOptions): TestApp {
       ssePollMs: 200,
     },
   };
-  return { app: createApp(deps), deps, quota, close: () => events.close() };
+  const app = createApp(deps);
+  const server = http.createServer(app).listen(0, '127.0.0.1');
+  return {
+    app,
+    server,
+    deps,
+    quota,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
+      await events.close();
+    },
+  };
 }

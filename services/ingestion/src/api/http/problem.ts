@@ -73,15 +73,19 @@ export function problemHandler(logger: Logger, sizeLimitBytes: number): ErrorReq
       ...known?.details,
     };
     if (known?.retryAfterS !== undefined) res.setHeader('Retry-After', String(known.retryAfterS));
-    // Possibly answered before the body was read (too large, over quota, stalled): do not drain the rest.
+    res.status(status).type('application/problem+json');
+    const payload = JSON.stringify(body);
+    // Possibly answered before the body was read (too large, over quota, stalled): do not
+    // drain the rest, and do not reset the connection under the answer either.
     if (
       known instanceof PayloadTooLargeError ||
       known instanceof UploadQuotaError ||
       known instanceof UploadTimeoutError
     ) {
-      stopReading(req, res);
+      answerThenStopReading(req, res, payload);
+      return;
     }
-    res.status(status).type('application/problem+json').send(JSON.stringify(body));
+    res.send(payload);
   };
 }
 
@@ -116,33 +120,50 @@ function isBodyParserError(error: unknown): error is Error {
 }
 
 /**
- * After an early refusal (413, 408, over quota), stop accepting the rest of the body: close the
- * connection once the answer is out instead of draining gigabytes nobody will store. The close
- * lingers: for up to {@link LINGER_MS} or {@link LINGER_BYTES} more, whichever comes first, what
- * the client is still sending is read and discarded, so a client busy writing its body reads
- * the answer instead of a connection reset (closing a socket with unread data sends an RST,
- * which can destroy the answer in flight).
+ * Answers an early refusal (413, 408, over quota) without draining gigabytes nobody will store,
+ * and without resetting the connection under the answer. The answer is written at once (with
+ * its Content-Length, so the client has all of it), then what the client is still sending is
+ * read and discarded for up to {@link LINGER_MS} or {@link LINGER_BYTES}, whichever comes
+ * first: if the body ends by then, the response ends and the connection closes cleanly; if
+ * not, the connection is cut.
+ *
+ * Why the response stays open meanwhile: once a response ends on a connection that is to
+ * close (`Connection: close` from either side; supertest's client sends it), Node's server
+ * destroys the socket right away, and destroying a socket with unread data sends an RST: a
+ * client still writing its body then fails with EPIPE/ECONNRESET instead of reading the 429.
  */
-function stopReading(req: Request, res: Response): void {
+function answerThenStopReading(req: Request, res: Response, payload: string): void {
+  if (req.complete) {
+    res.send(payload);
+    return;
+  }
   res.setHeader('Connection', 'close');
-  res.once('finish', () => {
-    const socket = req.socket;
-    let discarded = 0;
-    const cut = () => {
-      socket.destroy();
-    };
-    const timer = setTimeout(cut, LINGER_MS);
-    timer.unref();
-    socket.once('close', () => {
-      clearTimeout(timer);
-    });
-    req.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > LINGER_BYTES) cut();
-    });
-    req.once('end', cut);
-    req.resume();
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.write(payload);
+  let discarded = 0;
+  let settled = false;
+  const settle = (how: () => void) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    how();
+  };
+  const cut = () => {
+    settle(() => req.socket.destroy());
+  };
+  const timer = setTimeout(cut, LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) cut();
   });
+  req.once('end', () => {
+    settle(() => res.end());
+  });
+  req.once('close', () => {
+    settle(() => undefined);
+  });
+  req.resume();
 }
 
 /** How long, and how many more bytes, a refused upload's connection lingers before it is cut. */

@@ -66,8 +66,9 @@ async function newKey(name: string): Promise<{ key: string; id: string }> {
   return { key, id: record.id };
 }
 
-function upload(app: Express, key: string, idempotencyKey?: string): request.Test {
-  const req = request(app).post('/v1/videos').set('Authorization', `Bearer ${key}`);
+/** An upload through the app's long-lived server (see TestApp.server: refusals come early). */
+function upload(app: TestApp, key: string, idempotencyKey?: string): request.Test {
+  const req = request(app.server).post('/v1/videos').set('Authorization', `Bearer ${key}`);
   if (idempotencyKey !== undefined) req.set('Idempotency-Key', idempotencyKey);
   return req.attach('file', videoFile, 'clip.mp4');
 }
@@ -158,7 +159,7 @@ function streamUpload(
 
 describe('Idempotency-Key is scoped per API key', () => {
   it('two keys sending the same Idempotency-Key get two videos; each retry gets its own', async () => {
-    const { app } = appWith(NO_QUOTA);
+    const app = appWith(NO_QUOTA);
     const [a, b] = await Promise.all([newKey('a'), newKey('b')]);
     const first = await upload(app, a.key, 'same-key').expect(202);
     const other = await upload(app, b.key, 'same-key').expect(202);
@@ -179,13 +180,13 @@ describe('upload quota per API key', () => {
     const built = appWith({ ...NO_QUOTA, videosPerPeriod: 2, periodMs: 3_600_000 });
     const [a, b] = await Promise.all([newKey('videos-a'), newKey('videos-b')]);
     const accepted = [
-      await upload(built.app, a.key, 'v-1').expect(202),
-      await upload(built.app, a.key).expect(202),
+      await upload(built, a.key, 'v-1').expect(202),
+      await upload(built, a.key).expect(202),
     ].map((r) => bodyOf(r).id);
     expect(await built.quota.usage(a.id)).toMatchObject({ videos: 2, bytes: 2 * videoBytes });
 
     const before = await snapshot();
-    const refused = await upload(built.app, a.key);
+    const refused = await upload(built, a.key);
     expectProblem(refused, 429, 'upload_quota_exceeded');
     expect(bodyOf(refused).detail).toMatch(/quota of 2 videos .*retry after then/);
     const retryAfter = Number(refused.headers['retry-after']);
@@ -202,19 +203,38 @@ describe('upload quota per API key', () => {
         .expect(200);
       expect(await infra.storage.exists(`videos/${id}/original.mp4`)).toBe(true);
     }
-    const replay = await upload(built.app, a.key, 'v-1').expect(202);
+    const replay = await upload(built, a.key, 'v-1').expect(202);
     expect(bodyOf(replay).id).toBe(accepted[0]);
     expect(await built.quota.usage(a.id)).toMatchObject({ videos: 2 });
 
     // another key has its own quota
-    await upload(built.app, b.key).expect(202);
+    await upload(built, b.key).expect(202);
+  });
+
+  it('a refused upload always gets its answer, never a connection reset, however fast it is refused', async () => {
+    // Refused before a byte of the body is read, while the client is still sending it: the
+    // server reads and discards the rest (up to LINGER_BYTES) instead of resetting the
+    // connection, which would make the client fail with EPIPE/ECONNRESET instead of a 429.
+    const built = appWith({ ...NO_QUOTA, videosPerPeriod: 1 });
+    const a = await newKey('refusals');
+    await upload(built, a.key).expect(202);
+    const large = join(infra.workDir, 'large.mp4');
+    await writeFile(large, Buffer.alloc(512 * 1024, 3));
+    for (let i = 0; i < 30; i++) {
+      const file = i % 2 === 0 ? videoFile : large;
+      const refused = await request(built.server)
+        .post('/v1/videos')
+        .set('Authorization', `Bearer ${a.key}`)
+        .attach('file', file, 'clip.mp4');
+      expectProblem(refused, 429, 'upload_quota_exceeded');
+    }
   });
 
   it('concurrent uploads cannot overshoot the quota: exactly the quota is accepted', async () => {
     const built = appWith({ ...NO_QUOTA, videosPerPeriod: 3 });
     const a = await newKey('race');
     const before = await snapshot();
-    const responses = await Promise.all(Array.from({ length: 10 }, () => upload(built.app, a.key)));
+    const responses = await Promise.all(Array.from({ length: 10 }, () => upload(built, a.key)));
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([202, 202, 202, 429, 429, 429, 429, 429, 429, 429]);
     for (const r of responses.filter((x) => x.status === 429)) {
@@ -230,9 +250,9 @@ describe('upload quota per API key', () => {
   it('counts bytes per period: an upload that does not fit in what is left is refused, nothing stored', async () => {
     const built = appWith({ ...NO_QUOTA, bytesPerPeriod: Math.floor(videoBytes * 1.5) });
     const a = await newKey('bytes-a');
-    await upload(built.app, a.key).expect(202);
+    await upload(built, a.key).expect(202);
     const before = await snapshot();
-    const refused = await upload(built.app, a.key);
+    const refused = await upload(built, a.key);
     expectProblem(refused, 429, 'upload_quota_exceeded');
     expect(bodyOf(refused)).toMatchObject({ quota: 'bytes', used: videoBytes });
     expect(await snapshot()).toEqual(before);
@@ -266,18 +286,18 @@ describe('upload quota per API key', () => {
     }
     expect((await one.quota.usage(a.id)).inflight).toBe(1);
 
-    const refused = await upload(two.app, a.key);
+    const refused = await upload(two, a.key);
     expectProblem(refused, 429, 'too_many_concurrent_uploads');
     expect(refused.headers['retry-after']).toBe('5');
     expect(bodyOf(refused).detail).toMatch(/wait for one to finish/);
-    await upload(two.app, b.key).expect(202); // other keys are not held up
+    await upload(two, b.key).expect(202); // other keys are not held up
 
     slow.abort();
     await slow.status.catch(() => 0);
     for (let i = 0; i < 100 && (await one.quota.usage(a.id)).inflight > 0; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    await upload(two.app, a.key).expect(202);
+    await upload(two, a.key).expect(202);
     expect((await one.quota.usage(a.id)).inflight).toBe(0);
   });
 
@@ -308,9 +328,9 @@ describe('upload quota per API key', () => {
       Date.now() + 400,
       'dead-replica-request',
     );
-    expectProblem(await upload(built.app, a.key), 429, 'too_many_concurrent_uploads');
+    expectProblem(await upload(built, a.key), 429, 'too_many_concurrent_uploads');
     await new Promise((r) => setTimeout(r, 500));
-    await upload(built.app, a.key).expect(202);
+    await upload(built, a.key).expect(202);
   });
 
   it('gives the reservation back when the upload fails after it', async () => {
@@ -323,7 +343,7 @@ describe('upload quota per API key', () => {
     );
     const a = await newKey('refund');
     const before = await snapshot();
-    await upload(built.app, a.key).expect(500);
+    await upload(built, a.key).expect(500);
     expect(await built.quota.usage(a.id)).toMatchObject({ videos: 0, bytes: 0, inflight: 0 });
     expect(await snapshot()).toEqual(before);
   });
