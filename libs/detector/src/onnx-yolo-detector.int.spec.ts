@@ -224,6 +224,31 @@ describe('OnnxYoloDetector.detectMany', () => {
     }
   });
 
+  it('yields a finished batch while the source is still waiting for its next item', async () => {
+    const detector = await OnnxYoloDetector.load({
+      model: { path: await writeRedSquareModel(file('pause.onnx'), { inputSize: 64 }) },
+      maxBatch: 1,
+    });
+    const image = await redSquaresImage(64, 64, [], 'png');
+    // Like a worker's queue running dry: one item, then nothing until released.
+    let release = (): void => undefined;
+    const paused = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    async function* source(): AsyncGenerator<DetectItem> {
+      yield { image };
+      await paused;
+      yield { image };
+    }
+    const stream = detector.detectMany(source());
+    const first = await stream.next();
+    expect(first.done).toBe(false);
+    release();
+    expect((await stream.next()).done).toBe(false);
+    expect((await stream.next()).done).toBe(true);
+    await detector.close();
+  });
+
   it('stops the source when the consumer stops early', async () => {
     const detector = await OnnxYoloDetector.load({
       model: { path: await writeRedSquareModel(file('stop.onnx')) },

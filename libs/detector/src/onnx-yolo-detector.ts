@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import * as ort from 'onnxruntime-node';
 import { YoloDecoder } from './decode';
 import type { DecodeThresholds } from './decode';
 import type {
@@ -13,6 +12,7 @@ import type {
   ModelDescription,
 } from './detector';
 import { DetectorClosedError, ImageInputError, ModelLoadError } from './errors';
+import type { InferenceThread, ThreadRunResult, ValueMetadata } from './inference-thread';
 import { readOnnxHeader, yoloModelSpec } from './model-info';
 import type { YoloModelSpec } from './model-info';
 import { resolveModelFile } from './model-source';
@@ -49,21 +49,17 @@ export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOpti
    * partial batch. Default 0: take only what the source has ready, never hold frames back.
    */
   readonly batchWaitMs?: number;
-  /**
-   * detectMany: how long to let the next batch's items be read (and their resizes queued) before
-   * running the current batch, which blocks the JS thread. Default 20 ms.
-   */
-  readonly overlapWaitMs?: number;
   readonly logger?: DetectorLogger;
 }
 
 /**
  * Cumulative timings since load (warm-up excluded), for metrics and benchmarks. `resizeMs` is wall
- * time of decode + resize per batch, from queueing to result, which overlaps inference in
- * detectMany (so it includes time the result waited for the JS thread); `copyMs` (HWC→CHW float
- * copy), `inferenceMs` (session.run) and `decodeMs` (decode + NMS) run on the JS thread.
- * `inputWaitMs` is how long detectMany waited for its next batch to be read and resized: the
- * part of input preparation that inference did NOT hide (near 0 when the overlap works).
+ * time of decode + resize per batch, from queueing to result (on libuv's pool, overlapping
+ * inference); `copyMs` (HWC→CHW float copy) and `decodeMs` (decode + NMS) run on the JS thread
+ * while the inference thread runs other batches; `inferenceMs` is time inside `session.run` on
+ * the inference thread. `inputWaitMs` is how long the inference thread sat idle waiting for its
+ * next batch (idle gaps between runs within a stream): the part of input preparation that
+ * inference did NOT hide (near 0 when the overlap works).
  */
 export interface DetectorStats {
   images: number;
@@ -89,10 +85,52 @@ function zeroStats(): DetectorStats {
 
 const noopLogger: DetectorLogger = { info: () => undefined, warn: () => undefined };
 
-/** A batch buffer: the input tensor's data and one slot per image. */
-interface BatchBuffer {
-  readonly data: Float32Array;
+/**
+ * A batch buffer: the input tensor's data and one slot per image. While a run has it, its memory
+ * is on the inference thread (transferred, not copied) and comes back with the result.
+ */
+class BatchBuffer {
+  private data: ArrayBuffer;
   readonly slots: InputSlot[];
+
+  constructor(
+    private readonly imageFloats: number,
+    size: number,
+    width: number,
+    height: number,
+  ) {
+    this.data = new ArrayBuffer(size * imageFloats * Float32Array.BYTES_PER_ELEMENT);
+    this.slots = Array.from(
+      { length: size },
+      (_, i) => new InputSlot(this.planesOf(i), width, height),
+    );
+  }
+
+  /** Hands the memory over (to transfer it to the inference thread). */
+  take(): ArrayBuffer {
+    return this.data;
+  }
+
+  /** Takes the memory back after a run; the slots' pixels and padding are as they were. */
+  restore(data: ArrayBuffer): void {
+    this.data = data;
+    this.slots.forEach((slot, i) => {
+      slot.rebind(this.planesOf(i));
+    });
+  }
+
+  private planesOf(i: number): Float32Array {
+    return new Float32Array(this.data, i * this.imageFloats * 4, this.imageFloats);
+  }
+}
+
+/** A batch handed to the inference thread: its run, and the buffer to give back after it. */
+interface SubmittedBatch<T extends DetectItem> {
+  readonly prepared: PreparedBatch<T>;
+  /** Whether the thread's idle time before this run counts as input wait (not a stream's first batch). */
+  readonly countIdle: boolean;
+  /** The run's output; undefined when no image of the batch decoded (nothing to run). */
+  readonly output: Promise<ThreadRunResult> | undefined;
 }
 
 /** A batch whose images are decoded and resized (or failed), ready to copy and run. */
@@ -115,7 +153,7 @@ export class OnnxYoloDetector implements Detector {
   private readonly counters: DetectorStats = zeroStats();
 
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly thread: InferenceThread,
     private readonly spec: YoloModelSpec,
     readonly model: ModelDescription,
     private readonly options: OnnxYoloDetectorOptions,
@@ -170,13 +208,13 @@ export class OnnxYoloDetector implements Detector {
         { cause: error },
       );
     }
-    const { session, provider, skipped } = opened;
+    const { thread, provider, skipped } = opened;
 
-    const inputs = session.inputMetadata.map(tensorInfo);
-    const outputs = session.outputMetadata.map(tensorInfo);
+    const inputs = opened.inputs.map(tensorInfo);
+    const outputs = opened.outputs.map(tensorInfo);
     const result = yoloModelSpec(inputs, outputs, header.metadata, options.labels);
     if (!result.spec) {
-      await session.release();
+      await thread.close();
       throw new ModelLoadError(
         `${file} is not a YOLO detect/pose model framewise can run: ${result.problem}.`,
         file,
@@ -206,12 +244,12 @@ export class OnnxYoloDetector implements Detector {
       batchSize: spec.fixedBatch ?? Math.max(1, options.maxBatch ?? 8),
       provider,
     };
-    const detector = new OnnxYoloDetector(session, spec, description, options);
+    const detector = new OnnxYoloDetector(thread, spec, description, options);
     if (options.warmup ?? true) {
       try {
         await detector.warmUp();
       } catch (error) {
-        await session.release();
+        await thread.close();
         throw new ModelLoadError(
           `${file} loads but fails to run: ${(error as Error).message}`,
           file,
@@ -241,7 +279,7 @@ export class OnnxYoloDetector implements Detector {
         const error = prepared.resized[failed] as ImageInputError;
         throw new ImageInputError(`image ${start + failed}: ${error.message}`, { cause: error });
       }
-      for (const outcome of await this.infer(prepared, options)) {
+      for (const outcome of await this.finish(this.submit(prepared), options)) {
         results.push(outcome.detections ?? []);
       }
     }
@@ -249,10 +287,12 @@ export class OnnxYoloDetector implements Detector {
   }
 
   /**
-   * Detections for a stream of items, yielded in input order. While one batch runs, the next is
-   * already being read from `source`, decoded and resized on libuv's pool: onnxruntime-node's
-   * `run` blocks the JS thread, but not sharp's threads. An image that cannot be decoded yields
-   * an outcome with `error` instead of ending the stream.
+   * Detections for a stream of items, yielded in input order. Three things overlap: the next
+   * batch is read from `source`, decoded and resized on libuv's pool; the inference thread runs
+   * the batches handed to it back to back; and this thread copies the next batch into its
+   * tensor and decodes the previous batch's output meanwhile. A batch is handed over as soon as
+   * it is ready, so the inference thread has the next one queued when it finishes the current.
+   * An image that cannot be decoded yields an outcome with `error` instead of ending the stream.
    */
   async *detectMany<T extends DetectItem>(
     source: AsyncIterable<T> | Iterable<T>,
@@ -264,24 +304,43 @@ export class OnnxYoloDetector implements Detector {
       this.batchSize,
       this.options.batchWaitMs ?? 0,
     );
+    let inFlight: SubmittedBatch<T> | undefined;
+    let first = true;
     try {
       let next = this.prepareNext(reader);
       for (;;) {
-        const waitStart = performance.now();
+        // A batch whose run ended is decoded and yielded at once unless the next batch is ready
+        // to be handed over first: a source that pauses (an empty queue) must not hold back
+        // results already computed.
+        if (inFlight && (await firstSettled(next.batch, inFlight.output)) === 'second') {
+          const done = inFlight;
+          inFlight = undefined;
+          yield* await this.finish(done, options);
+          continue;
+        }
         const prepared = await next.batch;
-        if (!prepared) return;
-        this.counters.inputWaitMs += performance.now() - waitStart;
+        if (!prepared) break;
         next = this.prepareNext(reader);
         // If the consumer stops early, the prefetch's failure must not surface as unhandled.
         next.batch.catch(() => undefined);
-        next.started.catch(() => undefined);
-        // Reading the next items (file reads, queue claims) takes JS-thread hops; give them a
-        // moment so the next batch's resizes are queued on libuv's pool before session.run
-        // blocks the JS thread. A slow source is not waited for beyond that.
-        await within(next.started, this.options.overlapWaitMs ?? 20);
-        yield* await this.infer(prepared, options);
+        const submitted = this.submit(prepared, !first);
+        first = false;
+        if (inFlight) {
+          const previous = inFlight;
+          inFlight = submitted;
+          yield* await this.finish(previous, options);
+        } else {
+          inFlight = submitted;
+        }
+      }
+      if (inFlight) {
+        const last = inFlight;
+        inFlight = undefined;
+        yield* await this.finish(last, options);
       }
     } finally {
+      // A batch still running when the consumer stops (or a run failed): its result is dropped.
+      inFlight?.output?.catch(() => undefined);
       await reader.close();
     }
   }
@@ -294,21 +353,19 @@ export class OnnxYoloDetector implements Detector {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.session.release();
+    await this.thread.close();
   }
 
   /**
-   * Reads the next batch from `reader` and starts decoding it. `started` resolves once its items
-   * are read and their resizes queued; `batch` once they are resized.
+   * Reads the next batch from `reader` and starts decoding it; `batch` resolves once its images
+   * are resized.
    */
   private prepareNext<T extends DetectItem>(
     reader: BatchReader<T>,
-  ): { started: Promise<void>; batch: Promise<PreparedBatch<T> | undefined> } {
+  ): { batch: Promise<PreparedBatch<T> | undefined> } {
     const items = reader.next();
-    // prepare() queues every resize synchronously, so `started` (chained after) means queued.
     const batch = items.then((list) => (list ? this.prepare(list) : undefined));
-    const started = items.then(() => undefined);
-    return { started, batch };
+    return { batch };
   }
 
   /** Decodes and resizes a batch; all images are queued on libuv's pool at once. */
@@ -328,21 +385,62 @@ export class OnnxYoloDetector implements Detector {
     return { items, resized };
   }
 
-  /** Copies a prepared batch into a tensor, runs it, decodes every image. */
-  private async infer<T extends DetectItem>(
+  /**
+   * Copies a prepared batch into an input buffer and queues its run on the inference thread.
+   * The buffer goes back to the pool when the run settles (the thread no longer reads it).
+   */
+  private submit<T extends DetectItem>(
     prepared: PreparedBatch<T>,
+    countIdle = false,
+  ): SubmittedBatch<T> {
+    this.assertOpen();
+    // Only images that decoded go into the tensor.
+    const good = prepared.resized.filter((r): r is ResizedImage => !(r instanceof ImageInputError));
+    if (good.length === 0) return { prepared, countIdle, output: undefined };
+    const { inputWidth: w, inputHeight: h, fixedBatch } = this.spec;
+    const buffer = this.acquireBuffer();
+    const copyStart = performance.now();
+    good.forEach((image, i) => {
+      buffer.slots[i]?.write(image.pixels, image.channels, image.geometry);
+    });
+    this.counters.copyMs += performance.now() - copyStart;
+    // A fixed-batch model always gets its full batch; unused slots keep old pixels and their
+    // results are ignored.
+    const n = fixedBatch ?? good.length;
+    const output = this.thread
+      .run({
+        inputName: this.spec.inputName,
+        outputName: this.spec.outputName,
+        input: buffer.take(),
+        dims: [n, 3, h, w],
+      })
+      .then((result) => {
+        // A failed run keeps the memory; the pool makes a new buffer when it needs one.
+        buffer.restore(result.input);
+        this.freeBuffers.push(buffer);
+        return result;
+      });
+    return { prepared, countIdle, output };
+  }
+
+  /** Waits for a submitted batch's run and decodes every image of it. */
+  private async finish<T extends DetectItem>(
+    submitted: SubmittedBatch<T>,
     options: DetectOptions | undefined,
   ): Promise<DetectOutcome<T>[]> {
-    this.assertOpen();
+    const { prepared } = submitted;
     const thresholds: DecodeThresholds = {
       confidence: options?.confidence ?? this.thresholds.confidence,
       iou: options?.iou ?? this.thresholds.iou,
       maxDetections: options?.maxDetections ?? this.thresholds.maxDetections,
       maxCandidates: this.thresholds.maxCandidates,
     };
-    // Only images that decoded go into the tensor.
-    const good = prepared.resized.filter((r): r is ResizedImage => !(r instanceof ImageInputError));
-    const output = good.length > 0 ? await this.run(good) : undefined;
+    const run = submitted.output ? await submitted.output : undefined;
+    if (run) {
+      this.counters.inferenceMs += run.runMs;
+      if (submitted.countIdle) this.counters.inputWaitMs += run.idleMs;
+    }
+    const output = run?.data;
     const start = performance.now();
     let k = 0;
     const outcomes = prepared.items.map((item, i): DetectOutcome<T> => {
@@ -358,51 +456,10 @@ export class OnnxYoloDetector implements Detector {
     return outcomes;
   }
 
-  /** One session.run over up to batchSize resized images; returns the raw output data. */
-  private async run(images: readonly ResizedImage[]): Promise<Float32Array> {
-    const { inputWidth: w, inputHeight: h, fixedBatch } = this.spec;
-    const buffer = this.acquireBuffer();
-    try {
-      const copyStart = performance.now();
-      images.forEach((image, i) => {
-        buffer.slots[i]?.write(image.pixels, image.channels, image.geometry);
-      });
-      const runStart = performance.now();
-      this.counters.copyMs += runStart - copyStart;
-      // A fixed-batch model always gets its full batch; unused slots keep old pixels and their
-      // results are ignored.
-      const n = fixedBatch ?? images.length;
-      const tensor = new ort.Tensor('float32', buffer.data.subarray(0, n * 3 * w * h), [
-        n,
-        3,
-        h,
-        w,
-      ]);
-      const outputs = await this.session.run({ [this.spec.inputName]: tensor });
-      this.counters.inferenceMs += performance.now() - runStart;
-      const output = outputs[this.spec.outputName];
-      // Checked by type name, not instanceof Float32Array, which fails across V8 contexts.
-      if (output?.type !== 'float32') {
-        throw new Error(`model returned no float32 output "${this.spec.outputName}"`);
-      }
-      return output.data as Float32Array;
-    } finally {
-      this.freeBuffers.push(buffer);
-    }
-  }
-
   /** Input buffers are reused; a second one exists only while two batches overlap. */
   private acquireBuffer(): BatchBuffer {
-    const free = this.freeBuffers.pop();
-    if (free) return free;
     const { inputWidth: w, inputHeight: h } = this.spec;
-    const plane = 3 * w * h;
-    const data = new Float32Array(this.batchSize * plane);
-    const slots = Array.from(
-      { length: this.batchSize },
-      (_, i) => new InputSlot(data.subarray(i * plane, (i + 1) * plane), w, h),
-    );
-    return { data, slots };
+    return this.freeBuffers.pop() ?? new BatchBuffer(3 * w * h, this.batchSize, w, h);
   }
 
   private async warmUp(): Promise<void> {
@@ -412,7 +469,7 @@ export class OnnxYoloDetector implements Detector {
     const images = Array.from({ length: this.batchSize }, () => ({
       image: { data: gray, width: w, height: h, channels: 3 as const },
     }));
-    await this.infer(await this.prepare(images), undefined);
+    await this.finish(this.submit(await this.prepare(images)), undefined);
     // Warm-up is not work done for anyone.
     Object.assign(this.counters, zeroStats());
   }
@@ -422,13 +479,13 @@ export class OnnxYoloDetector implements Detector {
   }
 }
 
-function tensorInfo(m: ort.InferenceSession.ValueMetadata): {
+function tensorInfo(m: ValueMetadata): {
   name: string;
   type: string;
   shape: readonly (number | string)[];
 } {
   return m.isTensor
-    ? { name: m.name, type: m.type, shape: m.shape }
+    ? { name: m.name, type: m.type ?? 'unknown', shape: m.shape ?? [] }
     : { name: m.name, type: 'non-tensor', shape: [] };
 }
 
@@ -490,6 +547,22 @@ class BatchReader<T> {
     this.pending = undefined;
     return pending;
   }
+}
+
+/**
+ * Which of two promises settles first (either way), preferring `first` when both already have.
+ * An undefined `second` counts as settled.
+ */
+async function firstSettled(
+  first: Promise<unknown>,
+  second: Promise<unknown> | undefined,
+): Promise<'first' | 'second'> {
+  const settled = (p: Promise<unknown>, which: 'first' | 'second') =>
+    p.then(
+      () => which,
+      () => which,
+    );
+  return Promise.race([settled(first, 'first'), settled(second ?? Promise.resolve(), 'second')]);
 }
 
 /** The promise's value if it settles within `ms` (0 = after pending I/O callbacks), else undefined. */

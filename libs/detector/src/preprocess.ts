@@ -26,10 +26,15 @@ export class InputSlot {
 
   constructor(
     /** [3, H, W] view into the batch tensor's data. */
-    readonly planes: Float32Array,
+    private planes: Float32Array,
     readonly width: number,
     readonly height: number,
   ) {}
+
+  /** Points the slot at the same planes in a buffer that came back from a transfer. */
+  rebind(planes: Float32Array): void {
+    this.planes = planes;
+  }
 
   /** Copies resized RGB pixels (HWC uint8) into the planes at the letterbox offset. */
   write(rgb: Uint8Array, channels: number, geometry: LetterboxGeometry): void {

@@ -2,8 +2,11 @@
 // ships the CPU provider; the CUDA and TensorRT providers are separate libraries fetched at
 // install time (onnxruntime-node-install=cuda12). Asking for one that is not installed fails at
 // session creation with "Failed to load shared library", so each preference is tried in turn.
-import * as ort from 'onnxruntime-node';
+// The session lives on its own thread (see inference-thread.ts); this module decides what to try.
+import type * as ort from 'onnxruntime-node';
 import type { ExecutionProviderName } from './detector';
+import { InferenceThread, setThreadLogLevel } from './inference-thread';
+import type { OpenedThreadSession } from './inference-thread';
 
 /** Threading and device settings shared by every provider attempt. */
 export interface SessionSettings {
@@ -22,9 +25,8 @@ export interface SessionSettings {
   readonly deviceId?: number;
 }
 
-/** A session, the provider it runs on, and why earlier preferences were skipped. */
-export interface OpenedSession {
-  readonly session: ort.InferenceSession;
+/** A session (on its thread), the provider it runs on, and why earlier preferences were skipped. */
+export interface OpenedSession extends OpenedThreadSession {
   readonly provider: ExecutionProviderName;
   readonly skipped: readonly { provider: ExecutionProviderName; reason: string }[];
 }
@@ -53,7 +55,6 @@ export async function openSession(
   settings: SessionSettings,
 ): Promise<OpenedSession> {
   const order = [...new Set<ExecutionProviderName>([...preferences, 'cpu'])];
-  const skipped: { provider: ExecutionProviderName; reason: string }[] = [];
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(settings.intraOpThreads !== undefined
@@ -65,23 +66,20 @@ export async function openSession(
     // Session config entry "session.intra_op.allow_spinning" (onnxruntime_session_options_config_keys.h).
     extra: { session: { 'intra_op.allow_spinning': settings.intraOpSpinning ? '1' : '0' } },
   };
-  for (const provider of order) {
-    try {
-      const session = await ort.InferenceSession.create(model, {
-        ...options,
-        // onnxruntime places nodes a GPU provider cannot run on CPU by itself; listing 'cpu'
-        // explicitly after it keeps that true whatever the defaults become.
-        executionProviders:
-          provider === 'cpu' ? ['cpu'] : [providerConfig(provider, settings.deviceId ?? 0), 'cpu'],
-      });
-      return { session, provider, skipped };
-    } catch (error) {
-      if (provider === 'cpu') throw error;
-      skipped.push({ provider, reason: firstLine((error as Error).message) });
-    }
-  }
-  // Unreachable: 'cpu' is always last and either returns or throws.
-  throw new Error('no execution provider could be tried');
+  const attempts = order.map((provider) => ({
+    provider,
+    options: {
+      ...options,
+      // onnxruntime places nodes a GPU provider cannot run on CPU by itself; listing 'cpu'
+      // explicitly after it keeps that true whatever the defaults become.
+      executionProviders:
+        provider === 'cpu' ? ['cpu'] : [providerConfig(provider, settings.deviceId ?? 0), 'cpu'],
+    },
+  }));
+  // The thread tries them in order and reports each failure's first line; CPU is last, and its
+  // failure (the model itself is the problem then) is what rejects.
+  const opened = await InferenceThread.open(model, attempts);
+  return opened as OpenedSession;
 }
 
 /**
@@ -93,9 +91,5 @@ export async function openSession(
 export function setOnnxRuntimeLogLevel(
   level: 'verbose' | 'info' | 'warning' | 'error' | 'fatal',
 ): void {
-  ort.env.logLevel = level;
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]?.trim() ?? message;
+  setThreadLogLevel(level);
 }

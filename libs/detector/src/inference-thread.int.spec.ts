@@ -1,0 +1,125 @@
+// The inference thread: runs leave the JS thread free, buffers travel both ways, failures are
+// clear, and an idle detector does not keep a process alive.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DetectorError } from './errors';
+import { InferenceThread } from './inference-thread';
+import { buildRedSquareModel } from './test-model/red-square-model';
+import { tempDir } from './testing.spec-helper';
+
+const cpu = [{ provider: 'cpu', options: { executionProviders: ['cpu'] } }];
+const SIZE = 320;
+const dims = [1, 3, SIZE, SIZE];
+
+function input(): ArrayBuffer {
+  return new Float32Array(3 * SIZE * SIZE).fill(0.5).buffer;
+}
+
+describe('InferenceThread', () => {
+  it('runs off the JS thread, hands the input buffer back and transfers the output', async () => {
+    const { thread, provider, inputs, outputs } = await InferenceThread.open(
+      buildRedSquareModel({ inputSize: SIZE }),
+      cpu,
+    );
+    expect(provider).toBe('cpu');
+    expect(inputs[0]).toMatchObject({
+      name: 'images',
+      isTensor: true,
+      shape: ['batch', 3, SIZE, SIZE],
+    });
+    const outputName = outputs[0]?.name ?? '';
+    const buffer = input();
+    const bytes = buffer.byteLength;
+
+    // While the run is on its way, this thread keeps turning: with a synchronous session.run
+    // on the JS thread, the run's continuation would come before any later setImmediate.
+    let turns = 0;
+    let running = true;
+    const spin = (): void => {
+      if (!running) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const run = thread.run({ inputName: 'images', outputName, input: buffer, dims });
+    expect(buffer.byteLength).toBe(0); // transferred, not copied
+    const result = await run;
+    running = false;
+    expect(turns).toBeGreaterThan(0);
+
+    expect(result.input.byteLength).toBe(bytes);
+    expect(result.dims[0]).toBe(1);
+    expect(result.data.length).toBe(result.dims.reduce((a, b) => a * b, 1));
+    expect(result.runMs).toBeGreaterThan(0);
+    // The same buffer serves the next run.
+    await thread.run({ inputName: 'images', outputName, input: result.input, dims });
+    await thread.close();
+  });
+
+  it('rejects a bad run with onnxruntime’s reason and keeps serving; rejects after close', async () => {
+    const { thread, outputs } = await InferenceThread.open(
+      buildRedSquareModel({ inputSize: SIZE }),
+      cpu,
+    );
+    const outputName = outputs[0]?.name ?? '';
+    await expect(
+      thread.run({ inputName: 'images', outputName, input: input(), dims: [1, 3, SIZE, 7] }),
+    ).rejects.toThrow(/./);
+    await expect(
+      thread.run({ inputName: 'nope', outputName, input: input(), dims }),
+    ).rejects.toThrow(/'images' is missing/);
+    await thread.run({ inputName: 'images', outputName, input: input(), dims });
+    await thread.close();
+    await expect(
+      thread.run({ inputName: 'images', outputName, input: input(), dims }),
+    ).rejects.toThrow(DetectorError);
+  });
+
+  it('tries the session options in order and reports why it skipped one', async () => {
+    const { provider, skipped } = await InferenceThread.open(
+      buildRedSquareModel({ inputSize: 64 }),
+      [{ provider: 'cuda', options: { executionProviders: [{ name: 'cuda' }, 'cpu'] } }, ...cpu],
+    );
+    expect(provider).toBe('cpu');
+    expect(skipped).toEqual([{ provider: 'cuda', reason: expect.any(String) as string }]);
+    await expect(InferenceThread.open(new Uint8Array([1, 2, 3]), cpu)).rejects.toThrow(/./);
+  });
+
+  it('does not keep a process alive once idle, even when nobody closes the detector', async () => {
+    const tmp = tempDir('thread-exit');
+    const script = path.join(tmp.dir, 'idle.ts');
+    const lib = path.join(__dirname, 'index.ts');
+    fs.writeFileSync(
+      script,
+      `import { OnnxYoloDetector, writeRedSquareModel } from ${JSON.stringify(lib)};
+void (async () => {
+  const model = await writeRedSquareModel(${JSON.stringify(path.join(tmp.dir, 'm.onnx'))}, { inputSize: 64 });
+  const detector = await OnnxYoloDetector.load({ model: { path: model } });
+  const image = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
+  await detector.detect(image);
+  console.log('detected');
+})();
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.join(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+      }, 30_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    tmp.cleanup();
+    expect(out).toContain('detected');
+    expect(code).toBe(0); // killed (null) if the idle thread had held the process
+  });
+});
