@@ -14,7 +14,8 @@
 // the self-made red-square model at 640 on generated JPEGs. Batch 1 vs 8 is measured on a
 // dynamic-batch model (the fixture model has a fixed batch of 1, so the red-square model).
 // Settings: BENCH_FRAMES (frames per round and path, default 8), BENCH_ROUNDS (default 11),
-// BENCH_THREADS (comma-separated intra-op thread counts, default "1,<cores>").
+// BENCH_THREADS (comma-separated intra-op thread counts, default "1,<cores>"), BENCH_HELPER_NICE
+// (the detector's helperThreadNice, default 10 as the worker runs it; 0 leaves priorities alone).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +32,7 @@ const schema = z.object({
   BENCH_FRAMES: int({ min: 1, default: 8 }),
   BENCH_ROUNDS: int({ min: 1, default: 11 }),
   BENCH_THREADS: list({ default: ['1', String(cores)] }),
+  BENCH_HELPER_NICE: int({ min: 0, max: 19, default: 10 }),
   FRAMEWISE_FIXTURES: text({ default: path.join(__dirname, '..', '..', 'shared', 'fixtures') }),
 });
 // eslint-disable-next-line no-restricted-properties -- this script is an entry point, like main.ts
@@ -166,6 +168,9 @@ async function compare(modelFile: string, files: string[], threads: number) {
     model: { path: modelFile },
     intraOpThreads: threads,
     interOpThreads: 1,
+    // As the worker runs it (WORKER_HELPER_THREAD_NICE); the bare loops run on the JS thread
+    // and on threads it starts, which keep their priority.
+    helperThreadNice: config.BENCH_HELPER_NICE,
   });
   const { inputWidth: W, inputHeight: H } = detector.model;
   const session = await ort.InferenceSession.create(modelFile, bareOptions(threads, false));
@@ -343,6 +348,7 @@ async function main(): Promise<void> {
     cores,
     frames,
     rounds,
+    helperThreadNice: config.BENCH_HELPER_NICE,
     threads: best.threads,
     efficiency: best.efficiency,
     oursFps: best.oursFps,

@@ -122,4 +122,56 @@ void (async () => {
     expect(out).toContain('detected');
     expect(code).toBe(0); // killed (null) if the idle thread had held the process
   });
+
+  const linux = process.platform === 'linux' ? it : it.skip;
+  linux('helperThreadNice lowers the helper threads, not the JS thread or inference', async () => {
+    const tmp = tempDir('thread-nice');
+    const script = path.join(tmp.dir, 'nice.ts');
+    const lib = path.join(__dirname, 'index.ts');
+    fs.writeFileSync(
+      script,
+      `import fs from 'node:fs';
+import { OnnxYoloDetector, writeRedSquareModel } from ${JSON.stringify(lib)};
+void (async () => {
+  const before = new Set(fs.readdirSync('/proc/self/task'));
+  const model = await writeRedSquareModel(${JSON.stringify(path.join(tmp.dir, 'm.onnx'))}, { inputSize: 64 });
+  const detector = await OnnxYoloDetector.load({ model: { path: model }, intraOpThreads: 2, helperThreadNice: 19 });
+  const image = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
+  await detector.detect(image);
+  const threads = fs.readdirSync('/proc/self/task').map((id) => {
+    const stat = fs.readFileSync('/proc/self/task/' + id + '/stat', 'utf8');
+    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    const comm = fs.readFileSync('/proc/self/task/' + id + '/comm', 'utf8').trim();
+    return { id: Number(id), comm, nice, old: before.has(id) };
+  });
+  console.log(JSON.stringify({ pid: process.pid, threads }));
+  await detector.close();
+})();
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: path.join(__dirname, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await new Promise((resolve) => child.once('exit', resolve));
+    tmp.cleanup();
+    const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+    const { pid, threads } = JSON.parse(line) as {
+      pid: number;
+      threads: { id: number; comm: string; nice: number; old: boolean }[];
+    };
+    // The process's own nice value (the test may itself run under `nice`).
+    const base = threads.find((t) => t.id === pid)?.nice ?? 0;
+    expect(base).toBeLessThan(19);
+    // libvips' workers decode and resize: lowered.
+    const vips = threads.filter((t) => t.comm === 'libvips worker');
+    expect(vips.length).toBeGreaterThan(0);
+    for (const t of vips) expect(t.nice).toBe(19);
+    // The inference thread and onnxruntime's pool (started by the detector, not by libvips)
+    // keep the process's priority: at least two new threads still at the base value.
+    const kept = threads.filter((t) => !t.old && t.comm !== 'libvips worker' && t.nice === base);
+    expect(kept.length).toBeGreaterThanOrEqual(2);
+  });
 });

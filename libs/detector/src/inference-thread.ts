@@ -35,6 +35,11 @@ export interface OpenedThreadSession {
   readonly skipped: readonly { provider: string; reason: string }[];
   readonly inputs: readonly ValueMetadata[];
   readonly outputs: readonly ValueMetadata[];
+  /**
+   * Linux thread ids of the inference thread and of the threads that appeared while it created
+   * the session (onnxruntime's intra-op pool); empty where /proc is not available.
+   */
+  readonly threadIds: readonly number[];
 }
 
 /** One finished run: the output tensor's data and how the thread spent its time. */
@@ -73,6 +78,7 @@ type Reply =
       skipped?: { provider: string; reason: string }[];
       inputs?: ValueMetadata[];
       outputs?: ValueMetadata[];
+      threadIds?: number[];
       type?: string;
       data?: Float32Array;
       input?: ArrayBuffer;
@@ -95,12 +101,17 @@ if (workerData.logLevel) ort.env.logLevel = workerData.logLevel;
 let session;
 let lastEnd;
 const firstLine = (message) => String(message).split('\\n')[0].trim();
+const fs = require('node:fs');
+// Linux: this thread's id and the process's thread ids (none elsewhere).
+const ownThreadId = () => { try { return Number(fs.readlinkSync('/proc/thread-self').split('/').pop()); } catch { return undefined; } };
+const threadIds = () => { try { return fs.readdirSync('/proc/self/task').map(Number); } catch { return []; } };
 const metadata = (list) => list.map((m) => m.isTensor
   ? { name: m.name, isTensor: true, type: m.type, shape: m.shape }
   : { name: m.name, isTensor: false });
 async function handle(message) {
   if (message.kind === 'open') {
     const skipped = [];
+    const before = new Set(threadIds());
     for (let i = 0; i < message.attempts.length; i++) {
       const attempt = message.attempts[i];
       try {
@@ -110,9 +121,12 @@ async function handle(message) {
         skipped.push({ provider: attempt.provider, reason: firstLine(error && error.message) });
         continue;
       }
+      const own = ownThreadId();
+      const pool = threadIds().filter((id) => !before.has(id));
       return {
         provider: attempt.provider,
         skipped,
+        threadIds: own === undefined ? [] : [own, ...pool],
         inputs: metadata(session.inputMetadata),
         outputs: metadata(session.outputMetadata),
       };
@@ -226,6 +240,7 @@ export class InferenceThread {
         skipped: reply.skipped ?? [],
         inputs: reply.inputs ?? [],
         outputs: reply.outputs ?? [],
+        threadIds: reply.threadIds ?? [],
       };
     } catch (error) {
       await thread.terminate();

@@ -20,6 +20,7 @@ import type { ModelSource } from './model-source';
 import { InputSlot, resizeForInput } from './preprocess';
 import type { PreprocessOptions, ResizedImage } from './preprocess';
 import { openSession } from './providers';
+import { lowerHelperThreadPriority } from './thread-priority';
 import type { SessionSettings } from './providers';
 
 /** The logging the detector does: one line at load saying which provider runs and why. */
@@ -42,6 +43,14 @@ export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOpti
   readonly confidence?: number;
   readonly iou?: number;
   readonly maxDetections?: number;
+  /**
+   * Linux, CPU inference: the nice value (1–19, a lower CPU priority) for the process's helper
+   * threads — libuv's pool and libvips' workers, where images are decoded and resized, and
+   * V8's — so that they use the cores onnxruntime leaves idle instead of slowing its operators
+   * down. The JS thread and the inference threads keep their priority. Process-wide: meant for
+   * a process whose job is detection (the worker). Default 0: leave priorities alone.
+   */
+  readonly helperThreadNice?: number;
   /** Run one inference at load so the first frame does not pay for lazy initialisation. Default true. */
   readonly warmup?: boolean;
   /**
@@ -256,6 +265,16 @@ export class OnnxYoloDetector implements Detector {
           { cause: error },
         );
       }
+    }
+    // After the warm-up: libuv's pool and a libvips worker exist by then (they are started
+    // lazily), and libvips workers started later inherit their starter's priority.
+    const nice = options.helperThreadNice ?? 0;
+    if (nice > 0 && provider === 'cpu') {
+      const lowered = lowerHelperThreadPriority(opened.threadIds, Math.min(19, nice));
+      logger.info(
+        { nice, lowered, inferenceThreads: opened.threadIds.length },
+        'helper threads run at a lower priority than inference',
+      );
     }
     return detector;
   }

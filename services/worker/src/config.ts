@@ -21,6 +21,11 @@ export const workerConfigSchema = z.object({
   WORKER_PROVIDERS: list({ default: ['cpu'] }),
   /** onnxruntime intra-op threads (default: onnxruntime's choice, one per core). */
   WORKER_THREADS: int({ min: 1, max: 256 }).optional(),
+  /**
+   * Linux, CPU inference: nice value of the helper threads that decode and resize frames, so
+   * they use the cores inference leaves idle instead of slowing it down (0 = leave as is).
+   */
+  WORKER_HELPER_THREAD_NICE: int({ min: 0, max: 19, default: 10 }),
   /** Most frame jobs per claim / results statement / ack (also the dynamic-batch size). */
   WORKER_BATCH_MAX: int({ min: 1, max: 256, default: 8 }),
   /** Stable consumer id (a pod name) so a restart recovers its own jobs; default host-pid-random. */

@@ -78,6 +78,7 @@ async function main(): Promise<void> {
       model: { path: config.WORKER_MODEL_PATH },
       executionProviders: providers,
       ...(config.WORKER_THREADS === undefined ? {} : { intraOpThreads: config.WORKER_THREADS }),
+      helperThreadNice: config.WORKER_HELPER_THREAD_NICE,
       maxBatch: config.WORKER_BATCH_MAX,
       logger: withContext(logger, { component: 'detector' }),
     });
