@@ -16,6 +16,36 @@ function input(): ArrayBuffer {
   return new Float32Array(3 * SIZE * SIZE).fill(0.5).buffer;
 }
 
+/**
+ * Runs a TypeScript program (tsx) in a child process; `source` gets the library's entry and a
+ * temporary directory. Resolves with its exit code (null when killed after 30 s) and output.
+ */
+async function runProgram(
+  source: (lib: string, dir: string) => string,
+): Promise<{ code: number | null; out: string }> {
+  const tmp = tempDir('thread-program');
+  const script = path.join(tmp.dir, 'program.ts');
+  fs.writeFileSync(script, source(JSON.stringify(path.join(__dirname, 'index.ts')), tmp.dir));
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: path.join(__dirname, '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, 30_000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  tmp.cleanup();
+  return { code, out };
+}
+
 describe('InferenceThread', () => {
   it('runs off the JS thread, hands the input buffer back and transfers the output', async () => {
     const { thread, provider, inputs, outputs } = await InferenceThread.open(
@@ -87,14 +117,10 @@ describe('InferenceThread', () => {
   });
 
   it('does not keep a process alive once idle, even when nobody closes the detector', async () => {
-    const tmp = tempDir('thread-exit');
-    const script = path.join(tmp.dir, 'idle.ts');
-    const lib = path.join(__dirname, 'index.ts');
-    fs.writeFileSync(
-      script,
-      `import { OnnxYoloDetector, writeRedSquareModel } from ${JSON.stringify(lib)};
+    const { code, out } = await runProgram(
+      (lib, dir) => `import { OnnxYoloDetector, writeRedSquareModel } from ${lib};
 void (async () => {
-  const model = await writeRedSquareModel(${JSON.stringify(path.join(tmp.dir, 'm.onnx'))}, { inputSize: 64 });
+  const model = await writeRedSquareModel(${JSON.stringify(path.join(dir, 'm.onnx'))}, { inputSize: 64 });
   const detector = await OnnxYoloDetector.load({ model: { path: model } });
   const image = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
   await detector.detect(image);
@@ -102,39 +128,18 @@ void (async () => {
 })();
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: path.join(__dirname, '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-      }, 30_000);
-      child.once('exit', (exitCode) => {
-        clearTimeout(timer);
-        resolve(exitCode);
-      });
-    });
-    tmp.cleanup();
     expect(out).toContain('detected');
     expect(code).toBe(0); // killed (null) if the idle thread had held the process
   });
 
   const linux = process.platform === 'linux' ? it : it.skip;
   linux('helperThreadNice lowers the helper threads, not the JS thread or inference', async () => {
-    const tmp = tempDir('thread-nice');
-    const script = path.join(tmp.dir, 'nice.ts');
-    const lib = path.join(__dirname, 'index.ts');
-    fs.writeFileSync(
-      script,
-      `import fs from 'node:fs';
-import { OnnxYoloDetector, writeRedSquareModel } from ${JSON.stringify(lib)};
+    const { out } = await runProgram(
+      (lib, dir) => `import fs from 'node:fs';
+import { OnnxYoloDetector, writeRedSquareModel } from ${lib};
 void (async () => {
   const before = new Set(fs.readdirSync('/proc/self/task'));
-  const model = await writeRedSquareModel(${JSON.stringify(path.join(tmp.dir, 'm.onnx'))}, { inputSize: 64 });
+  const model = await writeRedSquareModel(${JSON.stringify(path.join(dir, 'm.onnx'))}, { inputSize: 64 });
   const detector = await OnnxYoloDetector.load({ model: { path: model }, intraOpThreads: 2, helperThreadNice: 19 });
   const image = { data: new Uint8Array(64 * 64 * 3), width: 64, height: 64, channels: 3 as const };
   await detector.detect(image);
@@ -149,14 +154,6 @@ void (async () => {
 })();
 `,
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      cwd: path.join(__dirname, '..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await new Promise((resolve) => child.once('exit', resolve));
-    tmp.cleanup();
     const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
     const { pid, threads } = JSON.parse(line) as {
       pid: number;
