@@ -11,7 +11,8 @@
 //    ffmpeg from ../shared/fixtures/videos/street-people-1080p.mp4 at bench time (or
 //    FRAMEWISE_FIXTURES); skipped, with a message, when the fixtures are absent.
 // 2. Scale SIMULATION: 1, 8, 32, 64 worker processes started with `--simulated-detector-ms`
-//    (a fixed-latency detector that uses no CPU, standing in for a GPU batch), so what is
+//    (a fixed-latency detector that uses no CPU, standing in for a GPU batch, and that pulls
+//    the next batch while one "runs", as OnnxYoloDetector.detectMany does), so what is
 //    measured is the orchestration (claim, frame read, result write, ack).
 //    efficiency = frames/s ÷ (N × one worker's frames/s). Reported with it, per run: Redis CPU
 //    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total
