@@ -413,6 +413,83 @@ describe('ResultRepository', () => {
     expect(row.recorded_at?.toISOString()).toBe('2025-03-01T12:00:01.000Z');
   });
 
+  it('writes a new batch in one statement; a redelivered one writes only its missing rows', async () => {
+    const v = await videos.create(upload());
+    await frames.insertManifest(v.id, manifest(6));
+    const statements: string[] = [];
+    const counted = new ResultRepository(
+      db.withPlugin({
+        transformQuery: (args) => {
+          statements.push(args.node.kind);
+          return args.node;
+        },
+        transformResult: (args) => Promise.resolve(args.result),
+      }),
+    );
+    expect(await counted.insertResults(resultsFor(v.id, v.model, [0, 1, 2]))).toEqual({
+      inserted: 3,
+      skipped: 0,
+    });
+    expect(statements).toHaveLength(1); // probe, status, lock and insert together
+    statements.length = 0;
+    // First row stored: a redelivery. The first statement writes nothing; the missing keys
+    // are looked up and only those rows sent.
+    expect(await counted.insertResults(resultsFor(v.id, v.model, [2, 3, 0, 4]))).toEqual({
+      inserted: 2,
+      skipped: 2,
+    });
+    expect(statements).toHaveLength(3);
+    statements.length = 0;
+    expect(await counted.insertResults(resultsFor(v.id, v.model, [4, 3]))).toEqual({
+      inserted: 0,
+      skipped: 2,
+    });
+    expect(statements).toHaveLength(2); // nothing missing: no insert sent
+    // First row new, a later one stored: no probe hit, ON CONFLICT skips the stored one.
+    expect(await results.insertResults(resultsFor(v.id, v.model, [5, 1]))).toEqual({
+      inserted: 1,
+      skipped: 1,
+    });
+    expect((await rowsOf(v.id)).frame_results).toBe(6);
+  });
+
+  it('writes only for videos in the given statuses, and says what status each video had', async () => {
+    const live = await videos.create(upload());
+    const canceled = await videos.create(upload());
+    for (const v of [live, canceled]) {
+      await frames.insertManifest(v.id, manifest(2));
+      await videos.transition(v.id, 'extracting');
+    }
+    await videos.transition(canceled.id, 'canceled');
+    const gone = newVideoId();
+    const outcome = await results.insertResultsWhile(
+      ['uploaded', 'extracting', 'detecting'],
+      [
+        ...resultsFor(live.id, live.model, [0, 1]),
+        ...resultsFor(canceled.id, canceled.model, [0, 1]),
+        ...resultsFor(gone, live.model, [0]),
+      ],
+    );
+    expect(outcome.inserted).toBe(2);
+    expect(outcome.skipped).toBe(3);
+    expect([...outcome.videoStatuses].sort()).toEqual(
+      [
+        [live.id, 'extracting'],
+        [canceled.id, 'canceled'],
+      ].sort(),
+    );
+    expect((await rowsOf(live.id)).frame_results).toBe(2);
+    expect((await rowsOf(canceled.id)).frame_results).toBe(0);
+    // A redelivery reports the statuses too, whether or not rows were still missing.
+    const again = await results.insertResultsWhile(
+      ['extracting'],
+      resultsFor(live.id, live.model, [0, 1]),
+    );
+    expect(again).toMatchObject({ inserted: 0, skipped: 2 });
+    expect(again.videoStatuses.get(live.id)).toBe('extracting');
+    expect((await results.insertResultsWhile(['extracting'], [])).videoStatuses.size).toBe(0);
+  });
+
   it('is exactly-once under concurrent duplicate writers', async () => {
     const v = await videos.create(upload());
     await frames.insertManifest(v.id, manifest(200));
