@@ -15,8 +15,9 @@
 //    the next batch while one "runs", as OnnxYoloDetector.detectMany does), so what is
 //    measured is the orchestration (claim, frame read, result write, ack).
 //    efficiency = frames/s ÷ (N × one worker's frames/s). Reported with it, per run: Redis CPU
-//    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total
-//    and per batch), this process's CPU and the whole host's busy time, so a reader can tell
+//    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total,
+//    of which their JavaScript threads, and per batch), this process's CPU and the whole
+//    host's busy time, so a reader can tell
 //    which resource is the limit; and, from the 1-worker run, the CPU per frame of each part
 //    projected to 64 workers at linear speed.
 // Completion is watched in Redis (pending + processing lists + delayed empty; a job is acked
@@ -26,8 +27,11 @@
 // Settings: BENCH_FRAMES (real part, default 48), BENCH_THREADS (default all cores),
 // BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
-// simulated worker, default 12), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
-// BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there).
+// simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
+// and not measured), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
+// BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there, and the bench
+// each run's steady-state window; `tsx bench/cpuprofile-summary.ts <dir> --window=sim-8`
+// sums them).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,6 +57,7 @@ const schema = z.object({
   BENCH_SIM_BATCH: int({ min: 1, default: 32 }),
   BENCH_SIM_LATENCY_MS: int({ min: 1, default: 400 }),
   BENCH_SIM_BATCHES: int({ min: 1, default: 12 }),
+  BENCH_SIM_WARMUP_BATCHES: int({ min: 0, default: 2 }),
   BENCH_SKIP_REAL: int({ min: 0, max: 1, default: 0 }),
   BENCH_SKIP_SIM: int({ min: 0, max: 1, default: 0 }),
   BENCH_CPU_PROF: text().optional(),
@@ -159,6 +164,21 @@ function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of a process's main (JavaScript) thread alone, from /proc/<pid>/task/<pid>
+ * (0 when it is gone). The rest of its CPU is libuv's pool (file reads), V8's helper threads
+ * (garbage collection) and the loader thread: thread names do not tell them apart on Node 20.
+ */
+function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Parent pid of a process, from /proc. */
 function parentPid(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -201,6 +221,8 @@ interface CpuSample {
   redis: number;
   postgres: number;
   workers: number;
+  /** The workers' main (JavaScript) threads only. */
+  workersMain: number;
   bench: number;
   host: { busy: number; total: number };
 }
@@ -216,6 +238,7 @@ async function sampleCpu(
     redis: await redisCpuSeconds(redis),
     postgres: postgresCpuSeconds(postmaster),
     workers: workers.reduce((sum, w) => sum + processCpuSeconds(w.pid ?? -1), 0),
+    workersMain: workers.reduce((sum, w) => sum + mainThreadCpuSeconds(w.pid ?? -1), 0),
     bench: (usage.user + usage.system) / 1e6,
     host: hostCpu(),
   };
@@ -229,6 +252,7 @@ function cpuShares(a: CpuSample, b: CpuSample) {
     redis: (b.redis - a.redis) / seconds,
     postgres: (b.postgres - a.postgres) / seconds,
     workers: (b.workers - a.workers) / seconds,
+    workersMain: (b.workersMain - a.workersMain) / seconds,
     bench: (b.bench - a.bench) / seconds,
     // Busy share of the whole host in cores (other people's processes included).
     hostBusyCores: ((b.host.busy - a.host.busy) / (b.host.total - a.host.total)) * os.cpus().length,
@@ -239,6 +263,27 @@ interface WorkerProcess {
   readonly child: ChildProcess;
   /** The worker's /metrics URL. */
   readonly metricsUrl: string;
+}
+
+/** Now on the monotonic clock V8 stamps CPU-profile samples with, in microseconds. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * With BENCH_CPU_PROF: records a steady-state window (enqueue to drained) in the profile
+ * directory's windows.json, for `bench/cpuprofile-summary.ts --window=<name>`.
+ */
+function recordProfileWindow(name: string, fromUs: number, toUs: number): void {
+  if (config.BENCH_CPU_PROF === undefined) return;
+  const file = path.join(path.resolve(config.BENCH_CPU_PROF), 'windows.json');
+  const windows = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string }[]).filter(
+        (w) => w.name !== name,
+      )
+    : [];
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify([...windows, { name, fromUs, toUs }], null, 1));
 }
 
 /** Starts worker processes and resolves once each has logged "worker ready". */
@@ -453,8 +498,10 @@ async function realPart(
         e.postmaster,
         started.workers.map((w) => w.child),
       );
+      const fromUs = monotonicUs();
       await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
       await waitUntilDrained(e.redis, prefix);
+      recordProfileWindow(`real-${n}-round${round_ + 1}`, fromUs, monotonicUs());
       const cpuAfter = await sampleCpu(
         e.redis,
         e.postmaster,
@@ -553,6 +600,18 @@ async function simulation(e: Env) {
       },
       [`--simulated-detector-ms=${latency}`],
     );
+    // Warm-up, not measured: each worker's first batches pay V8's compilation of the hot
+    // paths (on helper threads, counted in its CPU) and fill its connection pool.
+    const producer = new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis);
+    if (config.BENCH_SIM_WARMUP_BATCHES > 0) {
+      const warmup = await seedVideo(
+        e.db,
+        Array.from({ length: workers * batch * config.BENCH_SIM_WARMUP_BATCHES }, () => tiny),
+        { name: 'simulated', version: `${workers}-warmup` },
+      );
+      await producer.enqueue(warmup.jobs);
+      await waitUntilDrained(e.redis, prefix);
+    }
     const { videoId, jobs } = await seedVideo(
       e.db,
       Array.from({ length: total }, () => tiny),
@@ -561,8 +620,10 @@ async function simulation(e: Env) {
     const children = started.workers.map((w) => w.child);
     const metricsBefore = await scrapeMetrics(started.workers);
     const before = await sampleCpu(e.redis, e.postmaster, children);
-    await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
+    const fromUs = monotonicUs();
+    await producer.enqueue(jobs);
     await waitUntilDrained(e.redis, prefix);
+    recordProfileWindow(`sim-${workers}`, fromUs, monotonicUs());
     const after = await sampleCpu(e.redis, e.postmaster, children);
     const metricsAfter = await scrapeMetrics(started.workers);
     await started.stop();
@@ -578,6 +639,8 @@ async function simulation(e: Env) {
       redis_cpu_us_per_frame: perFrameUs(s.redis),
       postgres_cpu_us_per_frame: perFrameUs(s.postgres),
       workers_cpu_us_per_frame: perFrameUs(s.workers),
+      // Of which the JavaScript thread; the rest is libuv's pool, GC and other threads.
+      workers_js_thread_us_per_frame: perFrameUs(s.workersMain),
       bench_cpu_us_per_frame: perFrameUs(s.bench),
     };
     single ??= { fps: fps / workers, perFrame };
