@@ -114,23 +114,98 @@ export class ResultRepository {
    * write nothing twice and neither fails. Camera, wall-clock and video time are copied from
    * the manifest and the video in the same statement. Frames not in the manifest, and every
    * frame of a video deleted before or while this runs, are skipped (counted in `skipped`).
-   * A batch whose first row is already stored is treated as a redelivery: the statement
-   * writes nothing, then its keys are checked and only the missing rows are sent.
+   * A batch whose first row is already stored is treated as a redelivery: its keys are checked
+   * first and only the missing rows are sent.
    *
    * @throws FrameGoneError when a manifest row was deleted on its own (not with its video)
    *   while this statement ran; nothing of the batch was written.
    */
   async insertResults(results: readonly FrameResult[]): Promise<WriteOutcome> {
-    const { inserted } = await this.writeResults(results, undefined);
-    return { inserted, skipped: results.length - inserted };
+    if (results.length === 0) return { inserted: 0, skipped: 0 };
+    const fresh = await this.withoutStoredResults(results);
+    if (fresh.length === 0) return { inserted: 0, skipped: results.length };
+    // Rows go in key order: two writers inserting overlapping batches in different orders
+    // would otherwise each wait on a key the other has just inserted (a deadlock); in one
+    // order, the second simply waits for the first and then skips its rows.
+    // `live` locks the batch's videos (usually one or two rows) FOR KEY SHARE before any row
+    // is written: a video deletion that committed first leaves its frames out of the join (so
+    // they are skipped, not a foreign-key violation), and one that starts later waits for
+    // this transaction and then deletes these results with the video. The count comes from
+    // the command tag, so no RETURNING rows are collected.
+    const written = await guardForeignKey(
+      sql`
+        WITH live AS MATERIALIZED (
+          SELECT id, camera_id FROM videos
+          WHERE id = ANY (${distinctVideoIds(fresh)}::uuid[])
+          ORDER BY id
+          FOR KEY SHARE
+        )
+        INSERT INTO frame_results
+          (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
+           camera_id, recorded_at, time_ms)
+        SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
+               u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
+        FROM jsonb_to_recordset(${batchJson(fresh)}::jsonb) AS u(
+               video_id uuid, frame_index int4, model text, detections jsonb,
+               class_counts jsonb, inference_ms float4, worker_id text)
+        JOIN live AS v ON v.id = u.video_id
+        JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+        ORDER BY u.video_id, u.frame_index, u.model
+        ON CONFLICT (video_id, frame_index, model) DO NOTHING
+      `.execute(this.db),
+    );
+    return outcome(written.numAffectedRows, results.length);
   }
 
   /**
-   * {@link insertResults} for the videos that are in one of `statuses` when the statement runs:
-   * the rows of a video in any other status are skipped, like those of a deleted video. The
-   * statuses are read in the same statement, from the rows it locks, and returned, so a
-   * worker learns that a video was canceled while its batch was detected without a status
-   * query of its own per batch.
+   * A redelivered batch (a worker that died after writing, a job retried after a lost ack)
+   * costs almost as much as a new one if sent whole: Postgres decodes every row's JSON and
+   * probes the key of each before ON CONFLICT discards it. So one primary-key probe of the
+   * batch's first row decides: absent (the normal case) and the batch goes as it is; present,
+   * and only the rows whose keys are absent are sent. ON CONFLICT still decides in the end, so
+   * a row written by someone else in between is skipped as before.
+   */
+  private async withoutStoredResults(
+    results: readonly FrameResult[],
+  ): Promise<readonly FrameResult[]> {
+    const [first] = results;
+    if (first === undefined) return results;
+    const { rows: probe } = await sql`
+      SELECT 1 FROM frame_results
+      WHERE video_id = ${first.videoId} AND frame_index = ${first.frameIndex}
+        AND model = ${first.model}
+    `.execute(this.db);
+    if (probe.length === 0) return results;
+    return this.storedNot(results);
+  }
+
+  /** The results of `results` whose keys are not stored yet. */
+  private async storedNot(results: readonly FrameResult[]): Promise<readonly FrameResult[]> {
+    const { rows: absent } = await sql<{ i: string }>`
+      SELECT u.i FROM unnest(${results.map((r) => r.videoId)}::uuid[],
+                             ${results.map((r) => r.frameIndex)}::int4[],
+                             ${results.map((r) => r.model)}::text[])
+                      WITH ORDINALITY AS u(video_id, frame_index, model, i)
+      WHERE NOT EXISTS (
+        SELECT 1 FROM frame_results AS r
+        WHERE r.video_id = u.video_id AND r.frame_index = u.frame_index AND r.model = u.model)
+    `.execute(this.db);
+    return absent.flatMap((row) => results[Number(row.i) - 1] ?? []);
+  }
+
+  /**
+   * {@link insertResults} in ONE round trip, for the videos that are in one of `statuses` when
+   * the statement runs: the rows of a video in any other status are skipped, like those of a
+   * deleted video. The statuses are read in the statement, from the video rows it locks, and
+   * returned, so a worker learns that a video was canceled while its batch was detected
+   * without a status query of its own. The redelivery probe is in the statement too: when the
+   * batch's first row is stored, nothing is written, and a second statement sends only the
+   * missing rows.
+   *
+   * Made for a worker's batches (tens of frames), where a round trip costs more than the
+   * batch: unlike {@link insertResults}, a redelivered batch is sent and decoded once before
+   * the probe can stop it (a few kB here; bulk writers of thousands of rows use
+   * insertResults, which probes first).
    *
    * @returns the outcome and the status of each of the batch's videos that exists (as the
    *   write saw it; absent: the video is gone).
@@ -140,68 +215,37 @@ export class ResultRepository {
     statuses: readonly VideoStatus[],
     results: readonly FrameResult[],
   ): Promise<WriteOutcome & { readonly videoStatuses: ReadonlyMap<string, VideoStatus> }> {
-    const { inserted, videoStatuses } = await this.writeResults(results, statuses);
-    return { inserted, skipped: results.length - inserted, videoStatuses };
-  }
-
-  /**
-   * The write of {@link insertResults}: probes for a redelivery and writes in one statement;
-   * when the batch's first row is already stored, only the missing rows are sent, in a second
-   * statement that does not probe again.
-   */
-  private async writeResults(
-    results: readonly FrameResult[],
-    statuses: readonly VideoStatus[] | undefined,
-  ): Promise<{ inserted: number; videoStatuses: Map<string, VideoStatus> }> {
-    if (results.length === 0) return { inserted: 0, videoStatuses: new Map() };
-    const first = await this.writeStatement(results, statuses, true);
-    if (!first.redelivered) return first;
+    if (results.length === 0) return { inserted: 0, skipped: 0, videoStatuses: new Map() };
+    const first = await this.writeWhile(statuses, results, true);
+    if (!first.redelivered) {
+      const { inserted, videoStatuses } = first;
+      return { inserted, skipped: results.length - inserted, videoStatuses };
+    }
     const absent = await this.storedNot(results);
-    if (absent.length === 0) return { inserted: 0, videoStatuses: first.videoStatuses };
-    return this.writeStatement(absent, statuses, false);
+    const rest =
+      absent.length === 0
+        ? { inserted: 0, videoStatuses: first.videoStatuses }
+        : await this.writeWhile(statuses, absent, false);
+    return {
+      inserted: rest.inserted,
+      skipped: results.length - rest.inserted,
+      videoStatuses: rest.videoStatuses,
+    };
   }
 
   /**
-   * The results statement. The batch travels as ONE jsonb parameter: measured against unnest()
-   * over a jsonb[] parameter, this halves the time Postgres spends decoding it (array literals
-   * of JSON escape every quote). The class histogram is computed here, on the horizontally
-   * scaled worker, not by the database.
-   *
-   * Rows go in key order: two writers inserting overlapping batches in different orders would
-   * otherwise each wait on a key the other has just inserted (a deadlock); in one order, the
-   * second simply waits for the first and then skips its rows.
-   *
-   * `live` locks the batch's videos (usually one or two rows) FOR KEY SHARE before any row is
-   * written: a video deletion that committed first leaves its frames out of the join (so they
-   * are skipped, not a foreign-key violation), and one that starts later waits for this
-   * transaction and then deletes these results with the video. Their statuses come from the
-   * same rows (a status change does not conflict with the lock, so it neither waits nor is
-   * waited for).
-   *
-   * The redelivery probe (with `probe`) is one primary-key lookup of the batch's first row, in
-   * the same statement: when that row is stored, the batch is a redelivery and nothing is
-   * decoded or written (the cast to jsonb is applied to the CASE, so it is evaluated only when
-   * the batch is used, not folded at planning); the caller then sends only the missing rows.
-   * The new rows are counted from RETURNING, since the statement also reports the probe and
-   * the statuses.
+   * The statement of {@link insertResultsWhile}: {@link insertResults}' statement (same video
+   * lock, key order and ON CONFLICT) with the videos' statuses read from the locked rows and
+   * filtered, and, with `probe`, the redelivery probe as a one-time gate: when the batch's
+   * first row is stored, the insert reads nothing. The new rows are counted from RETURNING,
+   * since the statement also reports the probe and the statuses.
    */
-  private async writeStatement(
+  private async writeWhile(
+    statuses: readonly VideoStatus[],
     results: readonly FrameResult[],
-    statuses: readonly VideoStatus[] | undefined,
     probe: boolean,
   ): Promise<{ inserted: number; redelivered: boolean; videoStatuses: Map<string, VideoStatus> }> {
     const [first] = results;
-    const batch = JSON.stringify(
-      results.map((r) => ({
-        video_id: r.videoId,
-        frame_index: r.frameIndex,
-        model: r.model,
-        detections: r.detections.map(storedDetection),
-        class_counts: classCounts(r.detections),
-        inference_ms: r.inferenceMs ?? null,
-        worker_id: r.workerId ?? null,
-      })),
-    );
     const redelivery =
       probe && first !== undefined
         ? sql`EXISTS (
@@ -209,8 +253,6 @@ export class ResultRepository {
             WHERE video_id = ${first.videoId} AND frame_index = ${first.frameIndex}
               AND model = ${first.model})`
         : sql`false`;
-    const statusFilter =
-      statuses === undefined ? sql`` : sql`AND v.status = ANY (${[...statuses]}::text[])`;
     const { rows } = await guardForeignKey(
       sql<{
         inserted: string;
@@ -230,13 +272,12 @@ export class ResultRepository {
              camera_id, recorded_at, time_ms)
           SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
                  u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
-          FROM jsonb_to_recordset(
-                 (CASE WHEN (SELECT hit FROM probe) THEN '[]' ELSE ${batch}::text END)::jsonb
-               ) AS u(
+          FROM jsonb_to_recordset(${batchJson(results)}::jsonb) AS u(
                  video_id uuid, frame_index int4, model text, detections jsonb,
                  class_counts jsonb, inference_ms float4, worker_id text)
-          JOIN live AS v ON v.id = u.video_id ${statusFilter}
+          JOIN live AS v ON v.id = u.video_id AND v.status = ANY (${[...statuses]}::text[])
           JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+          WHERE NOT (SELECT hit FROM probe)
           ORDER BY u.video_id, u.frame_index, u.model
           ON CONFLICT (video_id, frame_index, model) DO NOTHING
           RETURNING 1
@@ -253,20 +294,6 @@ export class ResultRepository {
       redelivered: row?.redelivered === true,
       videoStatuses: new Map((row?.videos ?? []).map((v) => [v.id, v.status])),
     };
-  }
-
-  /** The results of `results` whose keys are not stored yet (after a redelivery probe hit). */
-  private async storedNot(results: readonly FrameResult[]): Promise<readonly FrameResult[]> {
-    const { rows: absent } = await sql<{ i: string }>`
-      SELECT u.i FROM unnest(${results.map((r) => r.videoId)}::uuid[],
-                             ${results.map((r) => r.frameIndex)}::int4[],
-                             ${results.map((r) => r.model)}::text[])
-                      WITH ORDINALITY AS u(video_id, frame_index, model, i)
-      WHERE NOT EXISTS (
-        SELECT 1 FROM frame_results AS r
-        WHERE r.video_id = u.video_id AND r.frame_index = u.frame_index AND r.model = u.model)
-    `.execute(this.db);
-    return absent.flatMap((row) => results[Number(row.i) - 1] ?? []);
   }
 
   /**
@@ -357,6 +384,25 @@ export class ResultRepository {
       ? { items, nextCursor: encodeCursor(CURSOR_KIND, last.frameIndex) }
       : { items };
   }
+}
+
+/**
+ * A batch as ONE jsonb parameter: measured against unnest() over a jsonb[] parameter, this
+ * halves the time Postgres spends decoding it (array literals of JSON escape every quote).
+ * The class histogram is computed here, on the horizontally scaled worker, not by the database.
+ */
+function batchJson(results: readonly FrameResult[]): string {
+  return JSON.stringify(
+    results.map((r) => ({
+      video_id: r.videoId,
+      frame_index: r.frameIndex,
+      model: r.model,
+      detections: r.detections.map(storedDetection),
+      class_counts: classCounts(r.detections),
+      inference_ms: r.inferenceMs ?? null,
+      worker_id: r.workerId ?? null,
+    })),
+  );
 }
 
 function distinctVideoIds(rows: readonly { readonly videoId: string }[]): string[] {
