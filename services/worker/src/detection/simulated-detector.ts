@@ -107,7 +107,7 @@ class ReadyBatchReader<T> {
     const batch: T[] = [first.value];
     while (batch.length < this.size) {
       this.pending ??= this.iterator.next();
-      const ready = await Promise.race([this.pending, sleep(0).then(() => undefined)]);
+      const ready = await readyNow(this.pending);
       if (ready === undefined) break; // not ready: it starts the next batch
       this.pending = undefined;
       if (ready.done === true) {
@@ -129,6 +129,23 @@ class ReadyBatchReader<T> {
     const pending = this.pending ?? this.iterator.next();
     this.pending = undefined;
     return pending;
+  }
+}
+
+/** The promise's value if it settles before a 0 ms timer (after pending I/O), else undefined. */
+async function readyNow<V>(promise: Promise<V>): Promise<V | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(undefined);
+        }, 0);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
