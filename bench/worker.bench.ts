@@ -620,6 +620,7 @@ async function simulation(e: Env) {
     const children = started.workers.map((w) => w.child);
     const metricsBefore = await scrapeMetrics(started.workers);
     const before = await sampleCpu(e.redis, e.postmaster, children);
+    progress(`  ${workers} simulated worker processes started and warmed up; measuring`);
     const fromUs = monotonicUs();
     await producer.enqueue(jobs);
     await waitUntilDrained(e.redis, prefix);
