@@ -4,8 +4,10 @@
 // 1. Real model: frames/s of 1 worker process (BENCH_THREADS intra-op threads) and of 2 worker
 //    processes (BENCH_THREADS / 2 threads each), from enqueue to the last acked job, each
 //    against the bare `session.run` loop at the SAME thread count: one loop per worker
-//    process, run concurrently in this process on one prepared tensor (the hardware limit of
-//    that configuration), measured right before and right after the workers (mean of both).
+//    process, each in a process of its own (bench/bare-loop.ts; `session.run` holds the
+//    JavaScript thread, so loops sharing a process would take turns), all started together
+//    on one prepared tensor (the hardware limit of that configuration), measured right before
+//    and right after the workers (mean of both).
 //    Each worker's /metrics (inference, preprocess, DB write) and CPU time show where its
 //    time goes. Model ../shared/fixtures/models/yolov8n-int8.onnx, frames extracted with
 //    ffmpeg from ../shared/fixtures/videos/street-people-1080p.mp4 at bench time (or
@@ -38,7 +40,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import * as ort from 'onnxruntime-node';
 import pg from 'pg';
 import sharp from 'sharp';
 import { int, loadConfig, text, z } from '@framewise/config';
@@ -379,45 +380,77 @@ async function scrapeMetrics(workers: readonly WorkerProcess[]): Promise<Map<str
   return sums;
 }
 
-/** frames/s of `loops` bare session.run loops running at once, each with `threads` threads. */
+/**
+ * frames/s of `loops` bare session.run loops running at once, each with `threads` threads and
+ * each in a process of its own (bench/bare-loop.ts): `session.run` holds the JavaScript thread
+ * while it runs, so loops sharing one process would take turns, not run side by side. Every
+ * loop is loaded and warmed up first, then all start together. CPU per frame: the loops'
+ * processes' CPU (all threads) over their runs.
+ */
 async function bareLoops(
   modelPath: string,
   loops: number,
   threads: number,
   seconds: number,
 ): Promise<{ fps: number; cpuMsPerFrame: number }> {
-  const sessions = await Promise.all(
-    Array.from({ length: loops }, () =>
-      ort.InferenceSession.create(modelPath, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-      }),
+  const children = Array.from({ length: loops }, () =>
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/bare-loop.ts', modelPath, String(threads), String(seconds)],
+      {
+        cwd: root,
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { PATH: env.PATH ?? '', TSX_TSCONFIG_PATH: path.join(root, 'bench/tsconfig.json') },
+      },
     ),
   );
-  const tensor = new ort.Tensor(
-    'float32',
-    new Float32Array(3 * 640 * 640).fill(0.5),
-    [1, 3, 640, 640],
-  );
-  const feeds = sessions.map((s) => ({ [s.inputNames[0] ?? 'images']: tensor }));
-  await Promise.all(sessions.map((s, i) => s.run(feeds[i] ?? {}))); // warm-up
-  const start = performance.now();
-  const cpuStart = process.cpuUsage();
-  const counts = await Promise.all(
-    sessions.map(async (s, i) => {
-      let runs = 0;
-      while (performance.now() - start < seconds * 1000) {
-        await s.run(feeds[i] ?? {});
-        runs++;
+  const lines = children.map((child) => {
+    const queue: string[] = [];
+    const waiting: ((line: string) => void)[] = [];
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        const taker = waiting.shift();
+        if (taker) taker(line);
+        else queue.push(line);
       }
-      return runs;
-    }),
-  );
-  const cpu = process.cpuUsage(cpuStart);
-  const runs = counts.reduce((a, b) => a + b, 0);
-  const fps = runs / ((performance.now() - start) / 1000);
-  await Promise.all(sessions.map((s) => s.release()));
-  return { fps, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / runs };
+    });
+    const exited = new Promise<never>((_, reject) => {
+      child.once('exit', (code) => {
+        reject(new Error(`bare loop exited with ${code} before answering`));
+      });
+    });
+    exited.catch(() => undefined);
+    return (): Promise<string> =>
+      Promise.race([
+        new Promise<string>((resolve) => {
+          const line = queue.shift();
+          if (line === undefined) waiting.push(resolve);
+          else resolve(line);
+        }),
+        exited,
+      ]);
+  });
+  try {
+    await Promise.all(lines.map((next) => next())); // every loop loaded and warmed up
+    for (const child of children) child.stdin.write('go\n');
+    const results = await Promise.all(
+      lines.map(
+        async (next) =>
+          JSON.parse(await next()) as { runs: number; seconds: number; cpuMs: number },
+      ),
+    );
+    const runs = results.reduce((a, r) => a + r.runs, 0);
+    return {
+      fps: results.reduce((a, r) => a + r.runs / r.seconds, 0),
+      cpuMsPerFrame: results.reduce((a, r) => a + r.cpuMs, 0) / runs,
+    };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 interface Env {
