@@ -19,9 +19,9 @@
 //    efficiency = frames/s ÷ (N × one worker's frames/s). Reported with it, per run: Redis CPU
 //    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total,
 //    of which their JavaScript threads, and per batch), this process's CPU and the whole
-//    host's busy time, so a reader can tell
-//    which resource is the limit; and, from the 1-worker run, the CPU per frame of each part
-//    projected to 64 workers at linear speed.
+//    host's busy time, so a reader can tell which resource is the limit; and, from the
+//    1-worker run, the CPU per frame of each part projected to 64 workers at linear speed.
+//    Each run starts with unmeasured warm-up batches (BENCH_SIM_WARMUP_BATCHES).
 // Completion is watched in Redis (pending + processing lists + delayed empty; a job is acked
 // only after its result commits), then the result rows are counted once to check.
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
