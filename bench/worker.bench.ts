@@ -4,20 +4,24 @@
 // 1. Real model: frames/s of 1 worker process (BENCH_THREADS intra-op threads) and of 2 worker
 //    processes (BENCH_THREADS / 2 threads each), from enqueue to the last acked job, each
 //    against the bare `session.run` loop at the SAME thread count: one loop per worker
-//    process, run concurrently in this process on one prepared tensor (the hardware limit of
-//    that configuration), measured right before and right after the workers (mean of both).
+//    process, each in a process of its own (bench/bare-loop.ts; `session.run` holds the
+//    JavaScript thread, so loops sharing a process would take turns), all started together
+//    on one prepared tensor (the hardware limit of that configuration), measured right before
+//    and right after the workers (mean of both).
 //    Each worker's /metrics (inference, preprocess, DB write) and CPU time show where its
 //    time goes. Model ../shared/fixtures/models/yolov8n-int8.onnx, frames extracted with
 //    ffmpeg from ../shared/fixtures/videos/street-people-1080p.mp4 at bench time (or
 //    FRAMEWISE_FIXTURES); skipped, with a message, when the fixtures are absent.
 // 2. Scale SIMULATION: 1, 8, 32, 64 worker processes started with `--simulated-detector-ms`
-//    (a fixed-latency detector that uses no CPU, standing in for a GPU batch), so what is
+//    (a fixed-latency detector that uses no CPU, standing in for a GPU batch, and that pulls
+//    the next batch while one "runs", as OnnxYoloDetector.detectMany does), so what is
 //    measured is the orchestration (claim, frame read, result write, ack).
 //    efficiency = frames/s ÷ (N × one worker's frames/s). Reported with it, per run: Redis CPU
-//    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total
-//    and per batch), this process's CPU and the whole host's busy time, so a reader can tell
-//    which resource is the limit; and, from the 1-worker run, the CPU per frame of each part
-//    projected to 64 workers at linear speed.
+//    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total,
+//    of which their JavaScript threads, and per batch), this process's CPU and the whole
+//    host's busy time, so a reader can tell which resource is the limit; and, from the
+//    1-worker run, the CPU per frame of each part projected to 64 workers at linear speed.
+//    Each run starts with unmeasured warm-up batches (BENCH_SIM_WARMUP_BATCHES).
 // Completion is watched in Redis (pending + processing lists + delayed empty; a job is acked
 // only after its result commits), then the result rows are counted once to check.
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
@@ -25,15 +29,17 @@
 // Settings: BENCH_FRAMES (real part, default 48), BENCH_THREADS (default all cores),
 // BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
-// simulated worker, default 12), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
-// BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there).
+// simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
+// and not measured), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
+// BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there, and the bench
+// each run's steady-state window; `tsx bench/cpuprofile-summary.ts <dir> --window=sim-8`
+// sums them).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import * as ort from 'onnxruntime-node';
 import pg from 'pg';
 import sharp from 'sharp';
 import { int, loadConfig, text, z } from '@framewise/config';
@@ -52,6 +58,7 @@ const schema = z.object({
   BENCH_SIM_BATCH: int({ min: 1, default: 32 }),
   BENCH_SIM_LATENCY_MS: int({ min: 1, default: 400 }),
   BENCH_SIM_BATCHES: int({ min: 1, default: 12 }),
+  BENCH_SIM_WARMUP_BATCHES: int({ min: 0, default: 2 }),
   BENCH_SKIP_REAL: int({ min: 0, max: 1, default: 0 }),
   BENCH_SKIP_SIM: int({ min: 0, max: 1, default: 0 }),
   BENCH_CPU_PROF: text().optional(),
@@ -158,6 +165,21 @@ function processCpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds of a process's main (JavaScript) thread alone, from /proc/<pid>/task/<pid>
+ * (0 when it is gone). The rest of its CPU is libuv's pool (file reads), V8's helper threads
+ * (garbage collection) and the loader thread: thread names do not tell them apart on Node 20.
+ */
+function mainThreadCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** Parent pid of a process, from /proc. */
 function parentPid(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -200,6 +222,8 @@ interface CpuSample {
   redis: number;
   postgres: number;
   workers: number;
+  /** The workers' main (JavaScript) threads only. */
+  workersMain: number;
   bench: number;
   host: { busy: number; total: number };
 }
@@ -215,6 +239,7 @@ async function sampleCpu(
     redis: await redisCpuSeconds(redis),
     postgres: postgresCpuSeconds(postmaster),
     workers: workers.reduce((sum, w) => sum + processCpuSeconds(w.pid ?? -1), 0),
+    workersMain: workers.reduce((sum, w) => sum + mainThreadCpuSeconds(w.pid ?? -1), 0),
     bench: (usage.user + usage.system) / 1e6,
     host: hostCpu(),
   };
@@ -228,6 +253,7 @@ function cpuShares(a: CpuSample, b: CpuSample) {
     redis: (b.redis - a.redis) / seconds,
     postgres: (b.postgres - a.postgres) / seconds,
     workers: (b.workers - a.workers) / seconds,
+    workersMain: (b.workersMain - a.workersMain) / seconds,
     bench: (b.bench - a.bench) / seconds,
     // Busy share of the whole host in cores (other people's processes included).
     hostBusyCores: ((b.host.busy - a.host.busy) / (b.host.total - a.host.total)) * os.cpus().length,
@@ -238,6 +264,27 @@ interface WorkerProcess {
   readonly child: ChildProcess;
   /** The worker's /metrics URL. */
   readonly metricsUrl: string;
+}
+
+/** Now on the monotonic clock V8 stamps CPU-profile samples with, in microseconds. */
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/**
+ * With BENCH_CPU_PROF: records a steady-state window (enqueue to drained) in the profile
+ * directory's windows.json, for `bench/cpuprofile-summary.ts --window=<name>`.
+ */
+function recordProfileWindow(name: string, fromUs: number, toUs: number): void {
+  if (config.BENCH_CPU_PROF === undefined) return;
+  const file = path.join(path.resolve(config.BENCH_CPU_PROF), 'windows.json');
+  const windows = fs.existsSync(file)
+    ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { name: string }[]).filter(
+        (w) => w.name !== name,
+      )
+    : [];
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify([...windows, { name, fromUs, toUs }], null, 1));
 }
 
 /** Starts worker processes and resolves once each has logged "worker ready". */
@@ -333,45 +380,77 @@ async function scrapeMetrics(workers: readonly WorkerProcess[]): Promise<Map<str
   return sums;
 }
 
-/** frames/s of `loops` bare session.run loops running at once, each with `threads` threads. */
+/**
+ * frames/s of `loops` bare session.run loops running at once, each with `threads` threads and
+ * each in a process of its own (bench/bare-loop.ts): `session.run` holds the JavaScript thread
+ * while it runs, so loops sharing one process would take turns, not run side by side. Every
+ * loop is loaded and warmed up first, then all start together. CPU per frame: the loops'
+ * processes' CPU (all threads) over their runs.
+ */
 async function bareLoops(
   modelPath: string,
   loops: number,
   threads: number,
   seconds: number,
 ): Promise<{ fps: number; cpuMsPerFrame: number }> {
-  const sessions = await Promise.all(
-    Array.from({ length: loops }, () =>
-      ort.InferenceSession.create(modelPath, {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-      }),
+  const children = Array.from({ length: loops }, () =>
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/bare-loop.ts', modelPath, String(threads), String(seconds)],
+      {
+        cwd: root,
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { PATH: env.PATH ?? '', TSX_TSCONFIG_PATH: path.join(root, 'bench/tsconfig.json') },
+      },
     ),
   );
-  const tensor = new ort.Tensor(
-    'float32',
-    new Float32Array(3 * 640 * 640).fill(0.5),
-    [1, 3, 640, 640],
-  );
-  const feeds = sessions.map((s) => ({ [s.inputNames[0] ?? 'images']: tensor }));
-  await Promise.all(sessions.map((s, i) => s.run(feeds[i] ?? {}))); // warm-up
-  const start = performance.now();
-  const cpuStart = process.cpuUsage();
-  const counts = await Promise.all(
-    sessions.map(async (s, i) => {
-      let runs = 0;
-      while (performance.now() - start < seconds * 1000) {
-        await s.run(feeds[i] ?? {});
-        runs++;
+  const lines = children.map((child) => {
+    const queue: string[] = [];
+    const waiting: ((line: string) => void)[] = [];
+    let buffered = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        const taker = waiting.shift();
+        if (taker) taker(line);
+        else queue.push(line);
       }
-      return runs;
-    }),
-  );
-  const cpu = process.cpuUsage(cpuStart);
-  const runs = counts.reduce((a, b) => a + b, 0);
-  const fps = runs / ((performance.now() - start) / 1000);
-  await Promise.all(sessions.map((s) => s.release()));
-  return { fps, cpuMsPerFrame: (cpu.user + cpu.system) / 1000 / runs };
+    });
+    const exited = new Promise<never>((_, reject) => {
+      child.once('exit', (code) => {
+        reject(new Error(`bare loop exited with ${code} before answering`));
+      });
+    });
+    exited.catch(() => undefined);
+    return (): Promise<string> =>
+      Promise.race([
+        new Promise<string>((resolve) => {
+          const line = queue.shift();
+          if (line === undefined) waiting.push(resolve);
+          else resolve(line);
+        }),
+        exited,
+      ]);
+  });
+  try {
+    await Promise.all(lines.map((next) => next())); // every loop loaded and warmed up
+    for (const child of children) child.stdin.write('go\n');
+    const results = await Promise.all(
+      lines.map(
+        async (next) =>
+          JSON.parse(await next()) as { runs: number; seconds: number; cpuMs: number },
+      ),
+    );
+    const runs = results.reduce((a, r) => a + r.runs, 0);
+    return {
+      fps: results.reduce((a, r) => a + r.runs / r.seconds, 0),
+      cpuMsPerFrame: results.reduce((a, r) => a + r.cpuMs, 0) / runs,
+    };
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 interface Env {
@@ -452,8 +531,10 @@ async function realPart(
         e.postmaster,
         started.workers.map((w) => w.child),
       );
+      const fromUs = monotonicUs();
       await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
       await waitUntilDrained(e.redis, prefix);
+      recordProfileWindow(`real-${n}-round${round_ + 1}`, fromUs, monotonicUs());
       const cpuAfter = await sampleCpu(
         e.redis,
         e.postmaster,
@@ -552,6 +633,18 @@ async function simulation(e: Env) {
       },
       [`--simulated-detector-ms=${latency}`],
     );
+    // Warm-up, not measured: each worker's first batches pay V8's compilation of the hot
+    // paths (on helper threads, counted in its CPU) and fill its connection pool.
+    const producer = new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis);
+    if (config.BENCH_SIM_WARMUP_BATCHES > 0) {
+      const warmup = await seedVideo(
+        e.db,
+        Array.from({ length: workers * batch * config.BENCH_SIM_WARMUP_BATCHES }, () => tiny),
+        { name: 'simulated', version: `${workers}-warmup` },
+      );
+      await producer.enqueue(warmup.jobs);
+      await waitUntilDrained(e.redis, prefix);
+    }
     const { videoId, jobs } = await seedVideo(
       e.db,
       Array.from({ length: total }, () => tiny),
@@ -560,8 +653,11 @@ async function simulation(e: Env) {
     const children = started.workers.map((w) => w.child);
     const metricsBefore = await scrapeMetrics(started.workers);
     const before = await sampleCpu(e.redis, e.postmaster, children);
-    await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
+    progress(`  ${workers} simulated worker processes started and warmed up; measuring`);
+    const fromUs = monotonicUs();
+    await producer.enqueue(jobs);
     await waitUntilDrained(e.redis, prefix);
+    recordProfileWindow(`sim-${workers}`, fromUs, monotonicUs());
     const after = await sampleCpu(e.redis, e.postmaster, children);
     const metricsAfter = await scrapeMetrics(started.workers);
     await started.stop();
@@ -577,6 +673,8 @@ async function simulation(e: Env) {
       redis_cpu_us_per_frame: perFrameUs(s.redis),
       postgres_cpu_us_per_frame: perFrameUs(s.postgres),
       workers_cpu_us_per_frame: perFrameUs(s.workers),
+      // Of which the JavaScript thread; the rest is libuv's pool, GC and other threads.
+      workers_js_thread_us_per_frame: perFrameUs(s.workersMain),
       bench_cpu_us_per_frame: perFrameUs(s.bench),
     };
     single ??= { fps: fps / workers, perFrame };

@@ -413,6 +413,75 @@ describe('ResultRepository', () => {
     expect(row.recorded_at?.toISOString()).toBe('2025-03-01T12:00:01.000Z');
   });
 
+  it('insertResultsWhile writes a new batch in one statement, a redelivery only its missing rows', async () => {
+    const v = await videos.create(upload());
+    await frames.insertManifest(v.id, manifest(6));
+    const statements: string[] = [];
+    const counted = new ResultRepository(
+      db.withPlugin({
+        transformQuery: (args) => {
+          statements.push(args.node.kind);
+          return args.node;
+        },
+        transformResult: (args) => Promise.resolve(args.result),
+      }),
+    );
+    const write = async (indexes: number[]) => {
+      statements.length = 0;
+      const { inserted, skipped } = await counted.insertResultsWhile(
+        ['uploaded'],
+        resultsFor(v.id, v.model, indexes),
+      );
+      return { inserted, skipped, statements: statements.length };
+    };
+    // Probe, status check, video lock and insert together.
+    expect(await write([0, 1, 2])).toEqual({ inserted: 3, skipped: 0, statements: 1 });
+    // First row stored: a redelivery. The first statement writes nothing; the missing keys
+    // are looked up and only those rows sent.
+    expect(await write([2, 3, 0, 4])).toEqual({ inserted: 2, skipped: 2, statements: 3 });
+    expect(await write([4, 3])).toEqual({ inserted: 0, skipped: 2, statements: 2 });
+    // First row new, a later one stored: no probe hit, ON CONFLICT skips the stored one.
+    expect(await write([5, 1])).toEqual({ inserted: 1, skipped: 1, statements: 1 });
+    expect((await rowsOf(v.id)).frame_results).toBe(6);
+  });
+
+  it('writes only for videos in the given statuses, and says what status each video had', async () => {
+    const live = await videos.create(upload());
+    const canceled = await videos.create(upload());
+    for (const v of [live, canceled]) {
+      await frames.insertManifest(v.id, manifest(2));
+      await videos.transition(v.id, 'extracting');
+    }
+    await videos.transition(canceled.id, 'canceled');
+    const gone = newVideoId();
+    const outcome = await results.insertResultsWhile(
+      ['uploaded', 'extracting', 'detecting'],
+      [
+        ...resultsFor(live.id, live.model, [0, 1]),
+        ...resultsFor(canceled.id, canceled.model, [0, 1]),
+        ...resultsFor(gone, live.model, [0]),
+      ],
+    );
+    expect(outcome.inserted).toBe(2);
+    expect(outcome.skipped).toBe(3);
+    expect([...outcome.videoStatuses].sort()).toEqual(
+      [
+        [live.id, 'extracting'],
+        [canceled.id, 'canceled'],
+      ].sort(),
+    );
+    expect((await rowsOf(live.id)).frame_results).toBe(2);
+    expect((await rowsOf(canceled.id)).frame_results).toBe(0);
+    // A redelivery reports the statuses too, whether or not rows were still missing.
+    const again = await results.insertResultsWhile(
+      ['extracting'],
+      resultsFor(live.id, live.model, [0, 1]),
+    );
+    expect(again).toMatchObject({ inserted: 0, skipped: 2 });
+    expect(again.videoStatuses.get(live.id)).toBe('extracting');
+    expect((await results.insertResultsWhile(['extracting'], [])).videoStatuses.size).toBe(0);
+  });
+
   it('is exactly-once under concurrent duplicate writers', async () => {
     const v = await videos.create(upload());
     await frames.insertManifest(v.id, manifest(200));
@@ -440,7 +509,7 @@ describe('ResultRepository', () => {
   });
 
   it('skips the frames of a video deleted while the batch waits, results and failures alike', async () => {
-    for (const write of ['results', 'failures'] as const) {
+    for (const write of ['results', 'resultsWhile', 'failures'] as const) {
       const v = await videos.create(upload());
       await frames.insertManifest(v.id, manifest(3));
       // The deletion holds its locks (uncommitted) while the write starts: the write must
@@ -450,15 +519,19 @@ describe('ResultRepository', () => {
         () =>
           write === 'results'
             ? results.insertResults(resultsFor(v.id, v.model, [0, 1, 2]))
-            : results.recordFailures(
-                [0, 1, 2].map((i) => ({
-                  videoId: v.id,
-                  frameIndex: i,
-                  model: v.model,
-                  errorCode: 'frame_corrupt',
-                  errorMessage: 'bad jpeg',
-                })),
-              ),
+            : write === 'resultsWhile'
+              ? results
+                  .insertResultsWhile(['uploaded'], resultsFor(v.id, v.model, [0, 1, 2]))
+                  .then(({ inserted, skipped }) => ({ inserted, skipped }))
+              : results.recordFailures(
+                  [0, 1, 2].map((i) => ({
+                    videoId: v.id,
+                    frameIndex: i,
+                    model: v.model,
+                    errorCode: 'frame_corrupt',
+                    errorMessage: 'bad jpeg',
+                  })),
+                ),
       );
       expect(writing).toEqual({ inserted: 0, skipped: 3 });
       expect(await rowsOf(v.id)).toEqual({ frame_results: 0, frame_failures: 0, frames: 0 });
@@ -483,7 +556,17 @@ describe('ResultRepository', () => {
 
   it('throws FrameGoneError when a manifest row alone is deleted during the write', async () => {
     const v = await videos.create(upload());
-    await frames.insertManifest(v.id, manifest(3));
+    await frames.insertManifest(v.id, manifest(4));
+    const failedWhile = whileHolding(
+      (trx) =>
+        trx
+          .deleteFrom('frames')
+          .where('video_id', '=', v.id)
+          .where('frame_index', '=', 3)
+          .execute(),
+      () => results.insertResultsWhile(['uploaded'], resultsFor(v.id, v.model, [2, 3])),
+    );
+    await expect(failedWhile).rejects.toThrow(FrameGoneError);
     const failed = whileHolding(
       (trx) =>
         trx

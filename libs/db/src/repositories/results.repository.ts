@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Page } from '../cursor';
 import { FrameGoneError } from '../errors';
 import { decodeCursor, encodeCursor } from '../cursor';
-import type { Database, Detection } from '../schema';
+import type { Database, Detection, VideoStatus } from '../schema';
 import { clampLimit } from './videos.repository';
 
 /** One frame's result, as a worker writes it. */
@@ -124,21 +124,6 @@ export class ResultRepository {
     if (results.length === 0) return { inserted: 0, skipped: 0 };
     const fresh = await this.withoutStoredResults(results);
     if (fresh.length === 0) return { inserted: 0, skipped: results.length };
-    // The batch travels as ONE jsonb parameter: measured against unnest() over a jsonb[]
-    // parameter, this halves the time Postgres spends decoding it (array literals of JSON
-    // escape every quote). The class histogram is computed here, on the horizontally scaled
-    // worker, not by the database.
-    const batch = JSON.stringify(
-      fresh.map((r) => ({
-        video_id: r.videoId,
-        frame_index: r.frameIndex,
-        model: r.model,
-        detections: r.detections.map(storedDetection),
-        class_counts: classCounts(r.detections),
-        inference_ms: r.inferenceMs ?? null,
-        worker_id: r.workerId ?? null,
-      })),
-    );
     // Rows go in key order: two writers inserting overlapping batches in different orders
     // would otherwise each wait on a key the other has just inserted (a deadlock); in one
     // order, the second simply waits for the first and then skips its rows.
@@ -160,7 +145,7 @@ export class ResultRepository {
            camera_id, recorded_at, time_ms)
         SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
                u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
-        FROM jsonb_to_recordset(${batch}::jsonb) AS u(
+        FROM jsonb_to_recordset(${batchJson(fresh)}::jsonb) AS u(
                video_id uuid, frame_index int4, model text, detections jsonb,
                class_counts jsonb, inference_ms float4, worker_id text)
         JOIN live AS v ON v.id = u.video_id
@@ -191,6 +176,11 @@ export class ResultRepository {
         AND model = ${first.model}
     `.execute(this.db);
     if (probe.length === 0) return results;
+    return this.storedNot(results);
+  }
+
+  /** The results of `results` whose keys are not stored yet. */
+  private async storedNot(results: readonly FrameResult[]): Promise<readonly FrameResult[]> {
     const { rows: absent } = await sql<{ i: string }>`
       SELECT u.i FROM unnest(${results.map((r) => r.videoId)}::uuid[],
                              ${results.map((r) => r.frameIndex)}::int4[],
@@ -201,6 +191,109 @@ export class ResultRepository {
         WHERE r.video_id = u.video_id AND r.frame_index = u.frame_index AND r.model = u.model)
     `.execute(this.db);
     return absent.flatMap((row) => results[Number(row.i) - 1] ?? []);
+  }
+
+  /**
+   * {@link insertResults} in ONE round trip, for the videos that are in one of `statuses` when
+   * the statement runs: the rows of a video in any other status are skipped, like those of a
+   * deleted video. The statuses are read in the statement, from the video rows it locks, and
+   * returned, so a worker learns that a video was canceled while its batch was detected
+   * without a status query of its own. The redelivery probe is in the statement too: when the
+   * batch's first row is stored, nothing is written, and a second statement sends only the
+   * missing rows.
+   *
+   * Made for a worker's batches (tens of frames), where a round trip costs more than the
+   * batch: unlike {@link insertResults}, a redelivered batch is sent and decoded once before
+   * the probe can stop it (a few kB here; bulk writers of thousands of rows use
+   * insertResults, which probes first).
+   *
+   * @returns the outcome and the status of each of the batch's videos that exists (as the
+   *   write saw it; absent: the video is gone).
+   * @throws FrameGoneError as {@link insertResults} does.
+   */
+  async insertResultsWhile(
+    statuses: readonly VideoStatus[],
+    results: readonly FrameResult[],
+  ): Promise<WriteOutcome & { readonly videoStatuses: ReadonlyMap<string, VideoStatus> }> {
+    if (results.length === 0) return { inserted: 0, skipped: 0, videoStatuses: new Map() };
+    const first = await this.writeWhile(statuses, results, true);
+    if (!first.redelivered) {
+      const { inserted, videoStatuses } = first;
+      return { inserted, skipped: results.length - inserted, videoStatuses };
+    }
+    const absent = await this.storedNot(results);
+    const rest =
+      absent.length === 0
+        ? { inserted: 0, videoStatuses: first.videoStatuses }
+        : await this.writeWhile(statuses, absent, false);
+    return {
+      inserted: rest.inserted,
+      skipped: results.length - rest.inserted,
+      videoStatuses: rest.videoStatuses,
+    };
+  }
+
+  /**
+   * The statement of {@link insertResultsWhile}: {@link insertResults}' statement (same video
+   * lock, key order and ON CONFLICT) with the videos' statuses read from the locked rows and
+   * filtered, and, with `probe`, the redelivery probe as a one-time gate: when the batch's
+   * first row is stored, the insert reads nothing. The new rows are counted from RETURNING,
+   * since the statement also reports the probe and the statuses.
+   */
+  private async writeWhile(
+    statuses: readonly VideoStatus[],
+    results: readonly FrameResult[],
+    probe: boolean,
+  ): Promise<{ inserted: number; redelivered: boolean; videoStatuses: Map<string, VideoStatus> }> {
+    const [first] = results;
+    const redelivery =
+      probe && first !== undefined
+        ? sql`EXISTS (
+            SELECT 1 FROM frame_results
+            WHERE video_id = ${first.videoId} AND frame_index = ${first.frameIndex}
+              AND model = ${first.model})`
+        : sql`false`;
+    const { rows } = await guardForeignKey(
+      sql<{
+        inserted: string;
+        redelivered: boolean;
+        videos: { id: string; status: VideoStatus }[];
+      }>`
+        WITH live AS MATERIALIZED (
+          SELECT id, camera_id, status FROM videos
+          WHERE id = ANY (${distinctVideoIds(results)}::uuid[])
+          ORDER BY id
+          FOR KEY SHARE
+        ),
+        probe AS (SELECT ${redelivery} AS hit),
+        written AS (
+          INSERT INTO frame_results
+            (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
+             camera_id, recorded_at, time_ms)
+          SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
+                 u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
+          FROM jsonb_to_recordset(${batchJson(results)}::jsonb) AS u(
+                 video_id uuid, frame_index int4, model text, detections jsonb,
+                 class_counts jsonb, inference_ms float4, worker_id text)
+          JOIN live AS v ON v.id = u.video_id AND v.status = ANY (${[...statuses]}::text[])
+          JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+          WHERE NOT (SELECT hit FROM probe)
+          ORDER BY u.video_id, u.frame_index, u.model
+          ON CONFLICT (video_id, frame_index, model) DO NOTHING
+          RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM written) AS inserted,
+               (SELECT hit FROM probe) AS redelivered,
+               (SELECT coalesce(json_agg(json_build_object('id', id, 'status', status)), '[]')
+                FROM live) AS videos
+      `.execute(this.db),
+    );
+    const row = rows[0];
+    return {
+      inserted: Number(row?.inserted ?? 0),
+      redelivered: row?.redelivered === true,
+      videoStatuses: new Map((row?.videos ?? []).map((v) => [v.id, v.status])),
+    };
   }
 
   /**
@@ -291,6 +384,25 @@ export class ResultRepository {
       ? { items, nextCursor: encodeCursor(CURSOR_KIND, last.frameIndex) }
       : { items };
   }
+}
+
+/**
+ * A batch as ONE jsonb parameter: measured against unnest() over a jsonb[] parameter, this
+ * halves the time Postgres spends decoding it (array literals of JSON escape every quote).
+ * The class histogram is computed here, on the horizontally scaled worker, not by the database.
+ */
+function batchJson(results: readonly FrameResult[]): string {
+  return JSON.stringify(
+    results.map((r) => ({
+      video_id: r.videoId,
+      frame_index: r.frameIndex,
+      model: r.model,
+      detections: r.detections.map(storedDetection),
+      class_counts: classCounts(r.detections),
+      inference_ms: r.inferenceMs ?? null,
+      worker_id: r.workerId ?? null,
+    })),
+  );
 }
 
 function distinctVideoIds(rows: readonly { readonly videoId: string }[]): string[] {

@@ -88,6 +88,38 @@ class LosableDetector implements Detector {
   }
 }
 
+/**
+ * The real detector, which cancels a video (as the API does: the status) right before its
+ * first outcome comes out: every batch in hand is then written after the cancel.
+ */
+class CancelingDetector implements Detector {
+  videoId: string | undefined;
+  constructor(private readonly inner: Detector) {}
+  get model() {
+    return this.inner.model;
+  }
+  detect(image: ImageInput) {
+    return this.inner.detect(image);
+  }
+  detectBatch(images: readonly ImageInput[]) {
+    return this.inner.detectBatch(images);
+  }
+  async *detectMany<T extends DetectItem>(
+    source: AsyncIterable<T> | Iterable<T>,
+  ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
+    for await (const outcome of this.inner.detectMany(source)) {
+      if (this.videoId !== undefined) {
+        await new VideoRepository(db).transition(this.videoId, 'canceled');
+        this.videoId = undefined;
+      }
+      yield outcome;
+    }
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 /** A worker on a fresh queue prefix, as main.ts wires it. */
 function makeWorker(
   prefix: string,
@@ -225,6 +257,32 @@ describe('DetectionWorker', () => {
     const outcomes = await frameOutcomes(db, canceled.videoId);
     expect(outcomes.every((o) => o.failures === 0 && o.results <= 1)).toBe(true);
     expect(outcomes.some((o) => o.results === 0)).toBe(true); // it really was canceled mid-way
+    expect((await admin.depths()).dead).toBe(0);
+    await deleteKeysWithPrefix(redis, prefix);
+  });
+
+  it('writes nothing for batches whose video is canceled while they are detected', async () => {
+    const prefix = uniqueKeyPrefix();
+    const canceling = new CancelingDetector(detector);
+    const { queue, metrics, worker, admin } = makeWorker(prefix, 4, { detector: canceling });
+    const v = await seedVideo({ db, storage, queue, redis, frames: 12 });
+    canceling.videoId = v.videoId;
+    await worker.start();
+    try {
+      await waitFor('queue empty', async () => {
+        const d = await admin.depths();
+        return d.pending + d.processing + d.delayed === 0;
+      });
+    } finally {
+      await worker.close({ deadlineMs: 5000 });
+    }
+    expect(canceling.videoId).toBeUndefined(); // the cancel happened
+    // The batches read before the cancel were detected, then dropped at their write (the
+    // statement re-checks the status); later ones were dropped before reading.
+    const outcomes = await frameOutcomes(db, v.videoId);
+    expect(outcomes.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
+    expect((await metrics.framesDropped.get()).values[0]?.value).toBe(12);
+    expect((await metrics.framesDetected.get()).values[0]?.value ?? 0).toBe(0);
     expect((await admin.depths()).dead).toBe(0);
     await deleteKeysWithPrefix(redis, prefix);
   });

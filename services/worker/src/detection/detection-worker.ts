@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FrameJob, VideoStatus } from '@framewise/contracts';
-import { isFinalStatus } from '@framewise/contracts';
+import { VIDEO_STATUSES, isFinalStatus } from '@framewise/contracts';
 import type { FrameFailure, FrameResult, ResultRepository, VideoRepository } from '@framewise/db';
 import type { Detection, Detector, DetectorStats } from '@framewise/detector';
 import { ImageInputError } from '@framewise/detector';
@@ -14,7 +14,10 @@ import { backoffMs, isTransientDatabaseError, isTransientStorageError } from '..
 /** What the worker needs to know about videos: their status, for the batch's distinct videos. */
 export type VideoStatusSource = Pick<VideoRepository, 'statuses'>;
 /** Where results and permanent failures go (idempotent on (video, frame, model)). */
-export type ResultSink = Pick<ResultRepository, 'insertResults' | 'recordFailures'>;
+export type ResultSink = Pick<ResultRepository, 'insertResultsWhile' | 'recordFailures'>;
+
+/** The statuses in which a video still takes results (not final). */
+const LIVE_STATUSES = VIDEO_STATUSES.filter((status) => !isFinalStatus(status));
 
 /** Tunables of a {@link DetectionWorker}. */
 export interface DetectionWorkerOptions {
@@ -315,68 +318,77 @@ export class DetectionWorker {
   }
 
   /**
-   * Writes one settled batch and acks it. Results: one statement. Permanent failures: one
-   * statement, then each job is dead-lettered with its error (after the commit, so a crash
-   * in between only repeats an idempotent write). Jobs whose video became final meanwhile (a
-   * cancel during detection) are acked without writing: their missing frames are no error.
+   * Writes one settled batch and acks it. Jobs whose video became final meanwhile (a cancel
+   * during detection) are acked without writing: their missing frames are no error.
+   *
+   * A batch of results only (the usual one) is ONE statement: it reads the videos' status
+   * under its lock, skips the rows of videos no longer live, probes for a redelivery and
+   * inserts (`insertResultsWhile`). A batch with permanent failures first reads the statuses
+   * (a missing frame of a canceled video is no failure), then writes the results and the
+   * failures, then dead-letters each failed job with its error (after the commit, so a crash
+   * in between only repeats an idempotent write).
    */
   private async write(batch: ClaimedBatch): Promise<void> {
     try {
-      const statuses = await this.retrying('database', () =>
-        this.videos.statuses(
-          distinctVideos(batch.jobs.filter((j) => batch.settled.get(j)?.kind !== 'drop')),
-        ),
-      );
-      const results: FrameResult[] = [];
-      const failures: { job: Job<FrameJob>; failure: FrameFailure; kind: WorkerErrorKind }[] = [];
-      const ack: Job<FrameJob>[] = [];
       const perFrameMs = (performance.now() - batch.claimedAt) / batch.jobs.length;
+      const detected: { job: Job<FrameJob>; detections: Detection[] }[] = [];
+      const failed: { job: Job<FrameJob>; kind: 'missing' | 'corrupt'; error: Error }[] = [];
       let dropped = 0;
       for (const job of batch.jobs) {
         const s = batch.settled.get(job) ?? { kind: 'drop' };
-        if (s.kind === 'drop' || !isLive(statuses.get(job.data.videoId))) {
-          dropped++;
-          ack.push(job);
-          continue;
-        }
-        const base = {
-          videoId: job.data.videoId,
-          frameIndex: job.data.frameIndex,
-          model: job.data.model,
-          workerId: this.options.workerId,
-        };
-        switch (s.kind) {
-          case 'detected':
-            results.push({
-              ...base,
-              detections: s.detections.map(toStored),
-              inferenceMs: perFrameMs,
-            });
-            ack.push(job);
-            break;
-          case 'missing':
-          case 'corrupt':
-            failures.push({
-              job,
-              kind: s.kind === 'missing' ? 'frame_missing' : 'frame_corrupt',
-              failure: {
-                ...base,
-                errorCode: s.kind === 'missing' ? 'frame_missing' : 'frame_corrupt',
-                errorMessage: s.error.message.slice(0, 2000),
-              },
-            });
-            break;
-        }
+        if (s.kind === 'drop') dropped++;
+        else if (s.kind === 'detected') detected.push({ job, detections: s.detections });
+        else failed.push({ job, kind: s.kind, error: s.error });
       }
+      const toResult = (d: (typeof detected)[number]): FrameResult => ({
+        ...this.frameOf(d.job),
+        detections: d.detections.map(toStored),
+        inferenceMs: perFrameMs,
+      });
       const started = performance.now();
-      const written = await this.retrying('database', () => this.results.insertResults(results));
-      if (failures.length > 0) {
-        await this.retrying('database', () =>
-          this.results.recordFailures(failures.map((f) => f.failure)),
+      let live: (job: Job<FrameJob>) => boolean;
+      let inserted: number;
+      const failures: { job: Job<FrameJob>; failure: FrameFailure; kind: WorkerErrorKind }[] = [];
+      if (failed.length === 0) {
+        const written = await this.retrying('database', () =>
+          this.results.insertResultsWhile(LIVE_STATUSES, detected.map(toResult)),
         );
+        live = (job) => isLive(written.videoStatuses.get(job.data.videoId));
+        inserted = written.inserted;
+      } else {
+        const statuses = await this.retrying('database', () =>
+          this.videos.statuses(distinctVideos([...detected, ...failed].map((x) => x.job))),
+        );
+        live = (job) => isLive(statuses.get(job.data.videoId));
+        const results = detected.filter((d) => live(d.job)).map(toResult);
+        inserted = (
+          await this.retrying('database', () =>
+            this.results.insertResultsWhile(LIVE_STATUSES, results),
+          )
+        ).inserted;
+        for (const f of failed.filter((x) => live(x.job))) {
+          const code = f.kind === 'missing' ? 'frame_missing' : 'frame_corrupt';
+          failures.push({
+            job: f.job,
+            kind: code,
+            failure: {
+              ...this.frameOf(f.job),
+              errorCode: code,
+              errorMessage: f.error.message.slice(0, 2000),
+            },
+          });
+        }
+        if (failures.length > 0) {
+          await this.retrying('database', () =>
+            this.results.recordFailures(failures.map((f) => f.failure)),
+          );
+        }
       }
       this.metrics.dbWriteSeconds.observe((performance.now() - started) / 1000);
-      this.metrics.framesDetected.inc(written.inserted);
+      const failedJobs = new Set(failures.map((f) => f.job));
+      const ack = batch.jobs.filter((job) => !failedJobs.has(job));
+      dropped += [...detected, ...failed].filter((x) => !live(x.job)).length;
+      this.metrics.framesDetected.inc(inserted);
       this.metrics.framesDropped.inc(dropped);
       for (const f of failures) {
         this.metrics.error(f.kind);
@@ -400,6 +412,16 @@ export class DetectionWorker {
       this.inFlight.delete(batch);
       this.metrics.inFlight.dec(batch.jobs.length);
     }
+  }
+
+  /** The key and writer of a job's result or failure row. */
+  private frameOf(job: Job<FrameJob>) {
+    return {
+      videoId: job.data.videoId,
+      frameIndex: job.data.frameIndex,
+      model: job.data.model,
+      workerId: this.options.workerId,
+    };
   }
 
   /** Fails every unsettled job in hand as retryable (after a detector failure). */
