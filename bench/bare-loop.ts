@@ -17,9 +17,14 @@ async function main(): Promise<void> {
   if (modelPath === undefined || !(threads >= 1) || !(seconds > 0)) {
     throw new Error('usage: bare-loop.ts <model.onnx> <intra-op threads> <seconds>');
   }
+  // The session options the worker's detector opens its session with (libs/detector
+  // providers.ts): the baseline is the same session, minus everything around it.
   const session = await ort.InferenceSession.create(modelPath, {
+    graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+    extra: { session: { 'intra_op.allow_spinning': '0' } },
   });
   const tensor = new ort.Tensor(
     'float32',
