@@ -2,9 +2,11 @@
 // Every worker is a real worker PROCESS (services/worker/src/main.ts via `node --import tsx`).
 //
 // 1. Real model: frames/s of 1 worker process (BENCH_THREADS intra-op threads) and of 2 worker
-//    processes (BENCH_THREADS / 2 threads each), from enqueue to the last acked job, each
+//    processes (BENCH_THREADS / 2 threads each; otherwise the worker's defaults, e.g. batches
+//    of WORKER_BATCH_MAX 8), from enqueue to the last acked job, each
 //    against the bare `session.run` loop at the SAME thread count: one loop per worker
-//    process, each in a process of its own (bench/bare-loop.ts; `session.run` holds the
+//    process, each in a process of its own with the worker's session options
+//    (bench/bare-loop.ts; `session.run` holds the
 //    JavaScript thread, so loops sharing a process would take turns), all started together
 //    on one prepared tensor (the hardware limit of that configuration), measured right before
 //    and right after the workers (mean of both).
@@ -26,7 +28,7 @@
 // only after its result commits), then the result rows are counted once to check.
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
 // per frame ratio, independent of other load) and `scale_efficiency_64`.
-// Settings: BENCH_FRAMES (real part, default 48), BENCH_THREADS (default all cores),
+// Settings: BENCH_FRAMES (real part, default 96), BENCH_THREADS (default all cores),
 // BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
 // simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
@@ -52,7 +54,7 @@ import { startPostgres, startRedis } from '@framewise/testing';
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
-  BENCH_FRAMES: int({ min: 4, default: 48 }),
+  BENCH_FRAMES: int({ min: 4, default: 96 }),
   BENCH_THREADS: int({ min: 1, default: os.availableParallelism() }),
   BENCH_SIM_WORKERS: text({ default: '1,8,32,64' }),
   BENCH_SIM_BATCH: int({ min: 1, default: 32 }),
@@ -519,7 +521,6 @@ async function realPart(
         STORAGE_LOCAL_ROOT: storageRoot,
         WORKER_MODEL_PATH: modelPath,
         WORKER_THREADS: String(threads),
-        WORKER_BATCH_MAX: '4',
       });
       const { videoId, jobs } = await seedVideo(e.db, frames, {
         name: 'yolov8n-int8',
