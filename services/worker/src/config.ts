@@ -32,6 +32,11 @@ export const workerConfigSchema = z.object({
   WORKER_CONSUMER_ID: text().optional(),
   /** The reaper reclaims this worker's jobs when its heartbeat is older than this. */
   WORKER_HEARTBEAT_TTL: duration({ default: '15s', min: '1s' }),
+  /**
+   * Detector failures in a row (no frame detected in between) after which the worker exits
+   * with code 1 for its orchestrator to restart it (a lost GPU, a broken session).
+   */
+  WORKER_MAX_DETECTOR_FAILURES: int({ min: 1, max: 1000, default: 3 }),
   /** SIGTERM: how long to finish the batches in hand before handing them back. */
   WORKER_SHUTDOWN_DEADLINE: duration({ default: '20s' }),
 });

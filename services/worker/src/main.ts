@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     {
       batchSize,
       workerId: consumer.id,
+      maxDetectorFailures: config.WORKER_MAX_DETECTOR_FAILURES,
       // A detector that keeps failing (a lost GPU, a broken session) ends the process with
       // exit code 1, so the orchestrator restarts it; the jobs went back to the queue.
       onFatal: () => {
