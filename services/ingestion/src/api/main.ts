@@ -1,4 +1,5 @@
 // The upload API entry. Run: `npm run start:api` (see the service README).
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { loadConfig } from '@framewise/config';
@@ -20,6 +21,7 @@ import { apiConfigSchema } from '../config';
 import { resolveFfmpegBinaries } from '../media/ffmpeg-binaries';
 import { parseSampling } from '../media/sampling';
 import { createApp } from './http/app';
+import { isUpload, serveWithExpectContinue } from './http/expect-continue';
 import { createApiMetrics } from './metrics';
 import { Semaphore } from './uploads/semaphore';
 import { UploadQuota } from './uploads/upload-quota';
@@ -137,7 +139,9 @@ async function main(): Promise<void> {
       ssePollMs: 5000,
     },
   });
-  const server = app.listen(config.PORT, config.HOST, () => {
+  const server = http.createServer(app);
+  serveWithExpectContinue(server, app, isUpload);
+  server.listen(config.PORT, config.HOST, () => {
     logger.info({ port: config.PORT }, 'api listening');
   });
   // Uploads of gigabytes take long: no request timeout; an upload that stops arriving is cut

@@ -8,6 +8,7 @@ import { createLogger, createMetricsRegistry } from '@framewise/observability';
 import { QueueAdmin, QueueProducer } from '@framewise/queue';
 import type { VideoStorage } from '@framewise/storage';
 import { createApp, type AppDeps } from '../api/http/app';
+import { isUpload, serveWithExpectContinue } from '../api/http/expect-continue';
 import { createApiMetrics } from '../api/metrics';
 import { Semaphore } from '../api/uploads/semaphore';
 import { UploadQuota, type UploadQuotaLimits } from '../api/uploads/upload-quota';
@@ -100,7 +101,9 @@ export function testApp(infra: Infra, options: TestAppOptions): TestApp {
     },
   };
   const app = createApp(deps);
-  const server = http.createServer(app).listen(0, '127.0.0.1');
+  const server = http.createServer(app);
+  serveWithExpectContinue(server, app, isUpload);
+  server.listen(0, '127.0.0.1');
   return {
     app,
     server,

@@ -11,6 +11,7 @@ import {
   UploadTimeoutError,
   ValidationError,
 } from '../../errors';
+import { bodyMayArrive } from './expect-continue';
 
 /** An RFC 9457 problem details body, with framewise's stable `code` and the logged error id. */
 export interface Problem {
@@ -133,6 +134,12 @@ function isBodyParserError(error: unknown): error is Error {
  * client still writing its body then fails with EPIPE/ECONNRESET instead of reading the 429.
  */
 function answerThenStopReading(req: Request, res: Response, payload: string): void {
+  if (!bodyMayArrive(req, res)) {
+    // The client waits for "100 Continue" and never got it: no body will come.
+    res.setHeader('Connection', 'close');
+    res.send(payload);
+    return;
+  }
   if (req.complete) {
     res.send(payload);
     return;

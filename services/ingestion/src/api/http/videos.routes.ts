@@ -25,6 +25,7 @@ import type { EventHub } from '../videos/event-hub';
 import { progressResource, videoResource } from '../videos/video-resource';
 import { overlayDetections } from './overlay';
 import { StagingStorage, type StagingRequest } from '../uploads/staging-storage';
+import { continueNow } from './expect-continue';
 
 /** What the /v1/videos routes need. */
 export interface VideoRoutesDeps {
@@ -100,6 +101,8 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
     '/',
     rejectDeclaredTooLarge(options.maxUploadBytes),
     admitUpload(deps.quota, deps.uploads),
+    // Admitted: a client waiting for "100 Continue" may send the body now.
+    continueNow(),
     cutStalledUpload(options.uploadIdleTimeoutMs ?? 0),
     withUploadDir(options.tmpDir),
     upload,

@@ -157,6 +157,55 @@ function streamUpload(
   };
 }
 
+/**
+ * An upload with `Expect: 100-continue`, as curl sends large files: the body goes out only
+ * once the server says "100 Continue". Resolves with the status and whether it said so.
+ */
+async function uploadExpectingContinue(
+  app: TestApp,
+  key: string,
+): Promise<{ status: number; continued: boolean; body: string }> {
+  const { readFile } = await import('node:fs/promises');
+  const boundary = 'fwcontinue';
+  const body = Buffer.concat([
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+    ),
+    await readFile(videoFile),
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const { port } = app.server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    let continued = false;
+    const req = http.request({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/v1/videos',
+      headers: {
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': body.length,
+        authorization: `Bearer ${key}`,
+        expect: '100-continue',
+      },
+    });
+    req.on('continue', () => {
+      continued = true;
+      req.end(body);
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, continued, body: text });
+        req.destroy();
+      });
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
 describe('Idempotency-Key is scoped per API key', () => {
   it('two keys sending the same Idempotency-Key get two videos; each retry gets its own', async () => {
     const app = appWith(NO_QUOTA);
@@ -228,6 +277,24 @@ describe('upload quota per API key', () => {
         .attach('file', file, 'clip.mp4');
       expectProblem(refused, 429, 'upload_quota_exceeded');
     }
+  });
+
+  it('Expect: 100-continue: the body is asked for only once the upload is admitted', async () => {
+    const built = appWith({ ...NO_QUOTA, videosPerPeriod: 1 });
+    const a = await newKey('continue');
+    const admitted = await uploadExpectingContinue(built, a.key);
+    expect(admitted).toMatchObject({ status: 202, continued: true });
+    // Over quota, or not authenticated: the answer comes before the client sends its body.
+    const before = await snapshot();
+    const refused = await uploadExpectingContinue(built, a.key);
+    expect(refused).toMatchObject({ status: 429, continued: false });
+    expect(JSON.parse(refused.body)).toMatchObject({ code: 'upload_quota_exceeded' });
+    expect(await uploadExpectingContinue(built, 'fw_not-a-key')).toMatchObject({
+      status: 401,
+      continued: false,
+    });
+    expect(await snapshot()).toEqual(before);
+    expect(await readdir(tmpDir)).toEqual([]);
   });
 
   it('concurrent uploads cannot overshoot the quota: exactly the quota is accepted', async () => {
