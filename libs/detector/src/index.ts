@@ -30,6 +30,7 @@ export {
   ModelLoadError,
 } from './errors';
 export { OnnxYoloDetector } from './onnx-yolo-detector';
+export { BatchReader, toAsyncIterator } from './batch-reader';
 export type { DetectorLogger, DetectorStats, OnnxYoloDetectorOptions } from './onnx-yolo-detector';
 export type { ModelSource } from './model-source';
 export { resolveModelFile, sha256File } from './model-source';

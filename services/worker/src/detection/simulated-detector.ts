@@ -7,7 +7,7 @@ import type {
   ImageInput,
   ModelDescription,
 } from '@framewise/detector';
-import { DetectorClosedError } from '@framewise/detector';
+import { BatchReader, DetectorClosedError, toAsyncIterator } from '@framewise/detector';
 
 /**
  * A SIMULATION of a detector, for the scale benchmark only: every batch "runs" for a fixed
@@ -55,7 +55,9 @@ export class SimulatedDetector implements Detector {
     source: AsyncIterable<T> | Iterable<T>,
   ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
     this.assertOpen();
-    const reader = new ReadyBatchReader(toAsyncIterator(source), this.model.batchSize);
+    // Takes what the source has ready (after pending I/O), as the real detector's default
+    // batchWaitMs 0 does.
+    const reader = new BatchReader(toAsyncIterator(source), this.model.batchSize, 0);
     try {
       let next = reader.next();
       for (;;) {
@@ -81,76 +83,4 @@ export class SimulatedDetector implements Detector {
   private assertOpen(): void {
     if (this.closed) throw new DetectorClosedError('the simulated detector is closed');
   }
-}
-
-/**
- * Batches from an async iterator: waits for the first item, then takes what the source has
- * ready right now (after pending I/O callbacks), up to `size`: the real detector's default
- * (batchWaitMs 0). An item that was not ready stays pending and starts the next batch.
- */
-class ReadyBatchReader<T> {
-  private pending: Promise<IteratorResult<T>> | undefined;
-  private done = false;
-
-  constructor(
-    private readonly iterator: AsyncIterator<T>,
-    private readonly size: number,
-  ) {}
-
-  async next(): Promise<T[] | undefined> {
-    if (this.done) return undefined;
-    const first = await this.take();
-    if (first.done === true) {
-      this.done = true;
-      return undefined;
-    }
-    const batch: T[] = [first.value];
-    while (batch.length < this.size) {
-      this.pending ??= this.iterator.next();
-      const ready = await readyNow(this.pending);
-      if (ready === undefined) break; // not ready: it starts the next batch
-      this.pending = undefined;
-      if (ready.done === true) {
-        this.done = true;
-        break;
-      }
-      batch.push(ready.value);
-    }
-    return batch;
-  }
-
-  async close(): Promise<void> {
-    if (this.done) return;
-    this.done = true;
-    await this.iterator.return?.();
-  }
-
-  private take(): Promise<IteratorResult<T>> {
-    const pending = this.pending ?? this.iterator.next();
-    this.pending = undefined;
-    return pending;
-  }
-}
-
-/** The promise's value if it settles before a 0 ms timer (after pending I/O), else undefined. */
-async function readyNow<V>(promise: Promise<V>): Promise<V | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<undefined>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(undefined);
-        }, 0);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function toAsyncIterator<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> {
-  if (Symbol.asyncIterator in source) return source[Symbol.asyncIterator]();
-  const iterator = source[Symbol.iterator]();
-  return { next: () => Promise.resolve(iterator.next()) };
 }
