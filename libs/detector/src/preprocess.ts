@@ -82,8 +82,8 @@ export interface ResizedImage {
  * Decodes `image` and resizes it to its letterbox inside a `width`×`height` input.
  *
  * Both the header read (for the original size) and the resize are queued on libuv's pool before
- * this returns its promise, with no JS step between them: when the caller then blocks the JS
- * thread in a synchronous `session.run`, this image is still decoded and resized meanwhile.
+ * this returns its promise, with no JS step between them, so the image is decoded and resized
+ * while the inference thread runs the previous batch, whatever the JS thread does meanwhile.
  * sharp's `fit: 'inside'` rounds sizes as Ultralytics does (checked on 120 size pairs in
  * preprocess.int.spec.ts); the geometry is rebuilt from the size sharp actually produced all the same.
  */

@@ -63,8 +63,8 @@ export class SimulatedDetector implements Detector {
       for (;;) {
         const batch = await next;
         if (batch === undefined) return;
-        // Start pulling the next batch now, while this one "runs" (as detectMany's prefetch
-        // does while session.run blocks); a failure surfaces when it is awaited.
+        // Start pulling the next batch now, while this one "runs" (as detectMany prepares the
+        // next batch while the inference thread runs); a failure surfaces when it is awaited.
         next = reader.next();
         next.catch(() => undefined);
         await sleep(this.latencyMs);
