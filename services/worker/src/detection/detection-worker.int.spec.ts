@@ -56,18 +56,14 @@ function iou(a: readonly number[], b: readonly number[]): number {
 }
 
 /**
- * The real detector, until `lose()`: from then on every stream fails the way a lost GPU or
- * a crashed session does (an error that is not about one image). A fault injected at the
- * detector boundary; everything around it (queue, storage, Postgres, the model) is real.
+ * The real detector with a fault injected at its boundary: `beforeOutcome` runs before each
+ * outcome of a stream comes out. Everything around it (queue, storage, Postgres, the model)
+ * is real.
  */
-class LosableDetector implements Detector {
-  private lost = false;
+abstract class WrappedDetector implements Detector {
   constructor(private readonly inner: Detector) {}
   get model() {
     return this.inner.model;
-  }
-  lose(): void {
-    this.lost = true;
   }
   detect(image: ImageInput) {
     return this.inner.detect(image);
@@ -79,11 +75,27 @@ class LosableDetector implements Detector {
     source: AsyncIterable<T> | Iterable<T>,
   ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
     for await (const outcome of this.inner.detectMany(source)) {
-      if (this.lost) throw new Error('CUDA error: device lost (injected)');
+      await this.beforeOutcome();
       yield outcome;
     }
   }
   close(): Promise<void> {
+    return Promise.resolve();
+  }
+  protected abstract beforeOutcome(): Promise<void>;
+}
+
+/**
+ * The real detector, until `lose()`: from then on every stream fails the way a lost GPU or
+ * a crashed session does (an error that is not about one image).
+ */
+class LosableDetector extends WrappedDetector {
+  private lost = false;
+  lose(): void {
+    this.lost = true;
+  }
+  protected beforeOutcome(): Promise<void> {
+    if (this.lost) return Promise.reject(new Error('CUDA error: device lost (injected)'));
     return Promise.resolve();
   }
 }
@@ -92,31 +104,12 @@ class LosableDetector implements Detector {
  * The real detector, which cancels a video (as the API does: the status) right before its
  * first outcome comes out: every batch in hand is then written after the cancel.
  */
-class CancelingDetector implements Detector {
+class CancelingDetector extends WrappedDetector {
   videoId: string | undefined;
-  constructor(private readonly inner: Detector) {}
-  get model() {
-    return this.inner.model;
-  }
-  detect(image: ImageInput) {
-    return this.inner.detect(image);
-  }
-  detectBatch(images: readonly ImageInput[]) {
-    return this.inner.detectBatch(images);
-  }
-  async *detectMany<T extends DetectItem>(
-    source: AsyncIterable<T> | Iterable<T>,
-  ): AsyncGenerator<DetectOutcome<T>, void, undefined> {
-    for await (const outcome of this.inner.detectMany(source)) {
-      if (this.videoId !== undefined) {
-        await new VideoRepository(db).transition(this.videoId, 'canceled');
-        this.videoId = undefined;
-      }
-      yield outcome;
-    }
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
+  protected async beforeOutcome(): Promise<void> {
+    if (this.videoId === undefined) return;
+    await new VideoRepository(db).transition(this.videoId, 'canceled');
+    this.videoId = undefined;
   }
 }
 
