@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
 import { sql } from 'kysely';
 import type { Page } from '../cursor';
 import { FrameGoneError } from '../errors';
@@ -140,18 +140,7 @@ export class ResultRepository {
           ORDER BY id
           FOR KEY SHARE
         )
-        INSERT INTO frame_results
-          (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
-           camera_id, recorded_at, time_ms)
-        SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
-               u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
-        FROM jsonb_to_recordset(${batchJson(fresh)}::jsonb) AS u(
-               video_id uuid, frame_index int4, model text, detections jsonb,
-               class_counts jsonb, inference_ms float4, worker_id text)
-        JOIN live AS v ON v.id = u.video_id
-        JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
-        ORDER BY u.video_id, u.frame_index, u.model
-        ON CONFLICT (video_id, frame_index, model) DO NOTHING
+        ${insertRows(fresh)}
       `.execute(this.db),
     );
     return outcome(written.numAffectedRows, results.length);
@@ -267,20 +256,11 @@ export class ResultRepository {
         ),
         probe AS (SELECT ${redelivery} AS hit),
         written AS (
-          INSERT INTO frame_results
-            (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
-             camera_id, recorded_at, time_ms)
-          SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
-                 u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
-          FROM jsonb_to_recordset(${batchJson(results)}::jsonb) AS u(
-                 video_id uuid, frame_index int4, model text, detections jsonb,
-                 class_counts jsonb, inference_ms float4, worker_id text)
-          JOIN live AS v ON v.id = u.video_id AND v.status = ANY (${[...statuses]}::text[])
-          JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
-          WHERE NOT (SELECT hit FROM probe)
-          ORDER BY u.video_id, u.frame_index, u.model
-          ON CONFLICT (video_id, frame_index, model) DO NOTHING
-          RETURNING 1
+          ${insertRows(results, {
+            videoFilter: sql`AND v.status = ANY (${[...statuses]}::text[])`,
+            where: sql`WHERE NOT (SELECT hit FROM probe)`,
+            returning: true,
+          })}
         )
         SELECT (SELECT count(*) FROM written) AS inserted,
                (SELECT hit FROM probe) AS redelivered,
@@ -384,6 +364,39 @@ export class ResultRepository {
       ? { items, nextCursor: encodeCursor(CURSOR_KIND, last.frameIndex) }
       : { items };
   }
+}
+
+/**
+ * The INSERT both result writes share, after a `live` CTE that locked the batch's videos: the
+ * rows of `results` joined to those videos (and `videoFilter`) and to the manifest, in key
+ * order (concurrent writers of overlapping batches then wait for each other instead of
+ * deadlocking), existing rows winning (ON CONFLICT DO NOTHING). `where` filters the rows;
+ * `returning` adds RETURNING 1 for a caller that counts them in a CTE.
+ */
+function insertRows(
+  results: readonly FrameResult[],
+  options: {
+    videoFilter?: RawBuilder<unknown>;
+    where?: RawBuilder<unknown>;
+    returning?: boolean;
+  } = {},
+): RawBuilder<unknown> {
+  return sql`
+    INSERT INTO frame_results
+      (video_id, frame_index, model, detections, class_counts, inference_ms, worker_id,
+       camera_id, recorded_at, time_ms)
+    SELECT u.video_id, u.frame_index, u.model, u.detections, u.class_counts,
+           u.inference_ms, u.worker_id, v.camera_id, f.recorded_at, f.time_ms
+    FROM jsonb_to_recordset(${batchJson(results)}::jsonb) AS u(
+           video_id uuid, frame_index int4, model text, detections jsonb,
+           class_counts jsonb, inference_ms float4, worker_id text)
+    JOIN live AS v ON v.id = u.video_id ${options.videoFilter ?? sql``}
+    JOIN frames AS f ON f.video_id = u.video_id AND f.frame_index = u.frame_index
+    ${options.where ?? sql``}
+    ORDER BY u.video_id, u.frame_index, u.model
+    ON CONFLICT (video_id, frame_index, model) DO NOTHING
+    ${options.returning === true ? sql`RETURNING 1` : sql``}
+  `;
 }
 
 /**
