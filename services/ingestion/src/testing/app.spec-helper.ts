@@ -17,11 +17,15 @@ import { CancelService } from '../api/videos/cancel-service';
 import { EventHub } from '../api/videos/event-hub';
 import type { Infra } from './infra.spec-helper';
 
-/** No upload quota at all. */
+/**
+ * No upload quota at all. Tests spread it and set one limit; its period is 30 days because
+ * the windows are fixed (aligned to the epoch): with a 60 s period, a test whose two uploads
+ * straddled a minute boundary saw the second one land in a fresh window and be accepted.
+ */
 export const NO_QUOTA: UploadQuotaLimits = {
   bytesPerPeriod: 0,
   videosPerPeriod: 0,
-  periodMs: 60_000,
+  periodMs: 30 * 24 * 3_600_000,
   maxConcurrent: 0,
 };
 
