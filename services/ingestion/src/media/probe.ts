@@ -19,6 +19,10 @@ interface FfprobeStream {
   r_frame_rate?: string;
   duration?: string;
   nb_frames?: string;
+  /** Older ffprobe builds report a rotated stream here (degrees, as a string). */
+  tags?: { rotate?: string };
+  /** Newer ones in the display matrix side data (degrees, counter-clockwise). */
+  side_data_list?: { side_data_type?: string; rotation?: number }[];
 }
 
 interface FfprobeOutput {
@@ -62,8 +66,12 @@ export function interpretProbe(output: FfprobeOutput): ProbeOutcome {
   if (!video) {
     return { ok: false, reason: 'no_video_stream', message: 'the file has no video stream' };
   }
-  const width = video.width ?? 0;
-  const height = video.height ?? 0;
+  // ffmpeg rotates frames upright while decoding (autorotate), so the frames and every box on
+  // them are in display orientation: a phone video coded 1920x1080 with a 90° display matrix
+  // has 1080x1920 frames. Record the size people see, the one frames and results are in.
+  const quarterTurn = Math.abs(Math.round(rotationOf(video) / 90)) % 2 === 1;
+  const width = (quarterTurn ? video.height : video.width) ?? 0;
+  const height = (quarterTurn ? video.width : video.height) ?? 0;
   const fps = rate(video.avg_frame_rate) ?? rate(video.r_frame_rate) ?? 0;
   const durationS = Number(video.duration ?? output.format?.duration ?? NaN);
   if (!(width > 0 && height > 0 && fps > 0 && durationS > 0)) {
@@ -79,6 +87,13 @@ export function interpretProbe(output: FfprobeOutput): ProbeOutcome {
     probe: { durationS, fps, width, height, codec: video.codec_name ?? 'unknown' },
     ...(Number.isInteger(frames) && frames > 0 ? { frames } : {}),
   };
+}
+
+/** The stream's display rotation in degrees (0 when it has none). */
+function rotationOf(stream: FfprobeStream): number {
+  const matrix = stream.side_data_list?.find((d) => d.side_data_type === 'Display Matrix');
+  const degrees = matrix?.rotation ?? Number(stream.tags?.rotate ?? 0);
+  return Number.isFinite(degrees) ? degrees : 0;
 }
 
 function rate(value: string | undefined): number | undefined {
