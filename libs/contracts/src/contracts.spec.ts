@@ -26,6 +26,9 @@ describe('jobs', () => {
     expect(FrameJob.safeParse({ ...job, frameIndex: -1 }).success).toBe(false);
     expect(FrameJob.safeParse({ ...job, videoId: 'not-a-uuid' }).success).toBe(false);
     expect(FrameJob.safeParse({ ...job, model: '' }).success).toBe(false);
+    const sized = { ...job, sourceSize: { width: 1920, height: 1080 } };
+    expect(FrameJob.parse(sized)).toEqual(sized);
+    expect(FrameJob.safeParse({ ...job, sourceSize: { width: 0, height: 1 } }).success).toBe(false);
   });
 
   it('defines the two queues with their hash tags and the tunables given', () => {

@@ -16,6 +16,18 @@ export const FrameJob = z.object({
   storageKey: z.string().min(1).max(1024),
   /** The results key, `<name>@<version>`: the video's `model` column in @framewise/db. */
   model: z.string().min(1).max(200),
+  /**
+   * The video's upright size in pixels. The extractor may store frames scaled down (to the
+   * detector's input size, EXTRACT_FRAME_MAX_SIZE); results are reported in these pixels, so
+   * the worker maps boxes from the stored frame to this size. Absent (jobs from before it
+   * existed): boxes stay in the stored frame's pixels.
+   */
+  sourceSize: z
+    .object({
+      width: z.number().int().min(1).max(65_535),
+      height: z.number().int().min(1).max(65_535),
+    })
+    .optional(),
 });
 export type FrameJob = z.infer<typeof FrameJob>;
 

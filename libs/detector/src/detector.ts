@@ -75,6 +75,12 @@ export interface ModelDescription {
 /** One item of {@link Detector.detectMany}'s input: an image plus whatever the caller needs back. */
 export interface DetectItem {
   readonly image: ImageInput;
+  /**
+   * The size of the picture `image` was scaled down from (a video frame stored at the model's
+   * input size): boxes and keypoints come back in its pixels instead of the image's. Ignored
+   * when the image does not have the source's shape.
+   */
+  readonly sourceSize?: { readonly width: number; readonly height: number };
 }
 
 /**

@@ -34,7 +34,7 @@ export { BatchReader, toAsyncIterator } from './batch-reader';
 export type { DetectorLogger, DetectorStats, OnnxYoloDetectorOptions } from './onnx-yolo-detector';
 export type { ModelSource } from './model-source';
 export { resolveModelFile, sha256File } from './model-source';
-export { letterboxGeometry } from './letterbox';
+export { letterboxGeometry, scaledToSource } from './letterbox';
 export type { LetterboxGeometry } from './letterbox';
 export { parseLabels } from './model-info';
 export { setOnnxRuntimeLogLevel } from './providers';

@@ -1,4 +1,10 @@
-import { letterboxGeometry, pyRound, unletterboxX, unletterboxY } from './letterbox';
+import {
+  letterboxGeometry,
+  pyRound,
+  scaledToSource,
+  unletterboxX,
+  unletterboxY,
+} from './letterbox';
 
 describe('pyRound (Python 3 round: halves to even)', () => {
   it.each([
@@ -122,5 +128,30 @@ describe('mapping back to original pixels', () => {
     expect(unletterboxY(g, 630)).toBe(720);
     expect(unletterboxX(g, -5)).toBe(0);
     expect(unletterboxX(g, 700)).toBe(1280);
+  });
+});
+
+describe('scaledToSource: an image stored smaller than its source', () => {
+  it('maps boxes of a 640x360 frame into its 1920x1080 source', () => {
+    const g = scaledToSource(letterboxGeometry(640, 360, 640, 640), { width: 1920, height: 1080 });
+    expect([g.srcWidth, g.srcHeight]).toEqual([1920, 1080]);
+    // The network input is the frame's letterbox as before; only the way back changes.
+    expect([g.resizedWidth, g.resizedHeight, g.top]).toEqual([640, 360, 140]);
+    expect(unletterboxX(g, 100)).toBeCloseTo(300, 9);
+    expect(unletterboxY(g, 140 + 200)).toBeCloseTo(600, 9);
+    expect(unletterboxY(g, 639)).toBe(1080);
+  });
+
+  it('tolerates a pixel of rounding in the stored size (1366x768 stored as 640x360)', () => {
+    const g = scaledToSource(letterboxGeometry(640, 360, 640, 640), { width: 1366, height: 768 });
+    expect(g.srcWidth).toBe(1366);
+    expect(unletterboxX(g, 640)).toBeCloseTo(1366, 9);
+    expect(Math.abs(unletterboxY(g, 140 + 360) - 768)).toBeLessThan(1);
+  });
+
+  it('keeps the image pixels when the shapes disagree (a frame turned a quarter)', () => {
+    const g = letterboxGeometry(360, 640, 640, 640);
+    expect(scaledToSource(g, { width: 1920, height: 1080 })).toBe(g);
+    expect(scaledToSource(g, { width: 360, height: 640 })).toBe(g);
   });
 });

@@ -71,6 +71,26 @@ export function letterboxGeometry(
   };
 }
 
+/**
+ * The letterbox of an image that is itself a scaled-down copy of a `source`-sized picture (a
+ * video frame the extractor stored at the model's size): boxes mapped through the result land
+ * in the source's pixels. An image whose shape is not the source's (more than a pixel of
+ * rounding apart, e.g. a frame turned a quarter) keeps its own pixels: scaling each axis
+ * differently would put every box in the wrong place.
+ */
+export function scaledToSource(
+  geometry: LetterboxGeometry,
+  source: { readonly width: number; readonly height: number },
+): LetterboxGeometry {
+  const { srcWidth: w, srcHeight: h } = geometry;
+  const { width: sw, height: sh } = source;
+  if (!(sw > 0 && sh > 0) || (sw === w && sh === h)) return geometry;
+  if (Math.abs(w * sh - h * sw) > Math.max(sw, sh)) return geometry;
+  // One factor for both axes, from the longer side (the one rounding disturbs least).
+  const factor = w >= h ? w / sw : h / sh;
+  return { ...geometry, srcWidth: sw, srcHeight: sh, gain: geometry.gain * factor };
+}
+
 /** Maps an x from network-input pixels to original pixels, clipped to the image. */
 export function unletterboxX(geometry: LetterboxGeometry, x: number): number {
   return clip((x - geometry.left) / geometry.gain, geometry.srcWidth);

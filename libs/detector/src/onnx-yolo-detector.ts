@@ -15,6 +15,7 @@ import { BatchReader, toAsyncIterator } from './batch-reader';
 import { DetectorClosedError, ImageInputError, ModelLoadError } from './errors';
 import type { InferenceThread, ThreadRunResult, ValueMetadata } from './inference-thread';
 import { readOnnxHeader, yoloModelSpec } from './model-info';
+import { scaledToSource } from './letterbox';
 import type { YoloModelSpec } from './model-info';
 import { resolveModelFile } from './model-source';
 import type { ModelSource } from './model-source';
@@ -394,10 +395,15 @@ export class OnnxYoloDetector implements Detector {
     const start = performance.now();
     const resized = await Promise.all(
       items.map((item) =>
-        resizeForInput(item.image, w, h, this.options).catch((error: unknown) =>
-          error instanceof ImageInputError
-            ? error
-            : new ImageInputError((error as Error).message, { cause: error }),
+        resizeForInput(item.image, w, h, this.options).then(
+          (image) =>
+            item.sourceSize === undefined
+              ? image
+              : { ...image, geometry: scaledToSource(image.geometry, item.sourceSize) },
+          (error: unknown) =>
+            error instanceof ImageInputError
+              ? error
+              : new ImageInputError((error as Error).message, { cause: error }),
         ),
       ),
     );

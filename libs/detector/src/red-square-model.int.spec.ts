@@ -75,6 +75,26 @@ describe('red-square test model', () => {
     await detector.close();
   });
 
+  it('reports boxes in the source pixels of a frame stored scaled down (sourceSize)', async () => {
+    const detector = await load('source-size');
+    // A 1280x720 source stored as 640x360: the squares are half size in the stored frame.
+    const source = [{ left: 200, top: 120, width: 160, height: 160 }];
+    const stored = [{ left: 100, top: 60, width: 80, height: 80 }];
+    const frame = await redSquaresImage(640, 360, stored, 'png');
+    const items = [
+      { image: frame, sourceSize: { width: 1280, height: 720 } },
+      { image: frame },
+      // A frame turned a quarter against its stated source: boxes stay in the frame's pixels.
+      { image: frame, sourceSize: { width: 720, height: 1280 } },
+    ];
+    const outcomes = [];
+    for await (const outcome of detector.detectMany(items)) outcomes.push(outcome);
+    expectMatches(outcomes[0]?.detections ?? [], source, 0.999);
+    expectMatches(outcomes[1]?.detections ?? [], stored, 0.999);
+    expectMatches(outcomes[2]?.detections ?? [], stored, 0.999);
+    await detector.close();
+  });
+
   it('accepts raw RGB frames', async () => {
     const detector = await load('raw');
     const rects = [{ left: 128, top: 72, width: 96, height: 96 }];

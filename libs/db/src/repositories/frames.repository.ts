@@ -19,6 +19,8 @@ export interface PendingFrame {
   readonly storageKey: string;
   /** The model key the result must be stored under. */
   readonly model: string;
+  /** The video's upright size from its probe (what results are reported in), when known. */
+  readonly sourceSize?: { readonly width: number; readonly height: number };
 }
 
 /** Options for {@link FrameRepository.findWithoutResult}. */
@@ -87,8 +89,10 @@ export class FrameRepository {
       time_ms: number;
       storage_key: string;
       model: string;
+      width: number | null;
+      height: number | null;
     }>`
-      SELECT f.video_id, f.frame_index, f.time_ms, f.storage_key, v.model
+      SELECT f.video_id, f.frame_index, f.time_ms, f.storage_key, v.model, v.width, v.height
       FROM videos AS v
       JOIN frames AS f ON f.video_id = v.id
       WHERE v.status IN ('extracting', 'detecting')
@@ -110,6 +114,9 @@ export class FrameRepository {
       timeMs: r.time_ms,
       storageKey: r.storage_key,
       model: r.model,
+      ...(r.width !== null && r.height !== null
+        ? { sourceSize: { width: r.width, height: r.height } }
+        : {}),
     }));
   }
 }

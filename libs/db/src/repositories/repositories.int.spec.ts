@@ -356,6 +356,14 @@ describe('FrameRepository', () => {
       storageKey: 'frames/1.jpg',
       model: open.model,
     });
+    // Once probed, each frame says the video's size (the reconciler's jobs carry it).
+    await videos.recordProbe(
+      open.id,
+      { durationS: 4, fps: 1, width: 1920, height: 1080, codec: 'h264' },
+      4,
+    );
+    const probed = await frames.findWithoutResult({ createdBefore: later, videoId: open.id });
+    expect(probed[0]?.sourceSize).toEqual({ width: 1920, height: 1080 });
     // Still within the grace period: nothing is "lost" yet.
     expect(
       await frames.findWithoutResult({

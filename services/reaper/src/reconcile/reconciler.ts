@@ -111,6 +111,7 @@ export class Reconciler {
           frameIndex: frame.frameIndex,
           storageKey: frame.storageKey,
           model: frame.model,
+          ...(frame.sourceSize === undefined ? {} : { sourceSize: frame.sourceSize }),
         };
         jobs.set(frameJobId(job), job);
       }

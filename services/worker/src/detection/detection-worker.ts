@@ -73,6 +73,8 @@ class ClaimedBatch {
 /** An item of the detector's stream: the frame, and the job and batch it belongs to. */
 interface FrameItem {
   readonly image: Buffer;
+  /** The video's size when the frame was stored smaller: results are in its pixels. */
+  readonly sourceSize?: FrameJob['sourceSize'];
   readonly job: Job<FrameJob>;
   readonly batch: ClaimedBatch;
 }
@@ -264,7 +266,7 @@ export class DetectionWorker {
       const read = reads[i];
       if (read === undefined) return;
       if (read.kind === 'missing') batch.settle(job, { kind: 'missing', error: read.error });
-      else ready.push({ image: read.bytes, job, batch });
+      else ready.push({ image: read.bytes, sourceSize: job.data.sourceSize, job, batch });
     });
     return ready;
   }

@@ -104,6 +104,11 @@ export async function seedVideo(options: {
   readonly missing?: readonly number[];
   /** Enqueue the jobs (default true). */
   readonly enqueue?: boolean;
+  /**
+   * The frames are stored this many times smaller than the video (the extractor's
+   * EXTRACT_FRAME_MAX_SIZE): the jobs say the video's size, results come in its pixels.
+   */
+  readonly downscaledBy?: number;
 }): Promise<{ readonly videoId: string; readonly model: string }> {
   const videos = new VideoRepository(options.db);
   const video = await videos.create({
@@ -138,6 +143,14 @@ export async function seedVideo(options: {
           frameIndex: i,
           storageKey: frameKey(video.id, i),
           model: video.model,
+          ...(options.downscaledBy === undefined
+            ? {}
+            : {
+                sourceSize: {
+                  width: FRAME_WIDTH * options.downscaledBy,
+                  height: FRAME_HEIGHT * options.downscaledBy,
+                },
+              }),
         }),
       ),
     );
