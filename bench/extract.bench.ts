@@ -42,6 +42,10 @@ import { CancelService } from '../services/ingestion/src/api/videos/cancel-servi
 import { EventHub } from '../services/ingestion/src/api/videos/event-hub';
 import { FrameExtractor } from '../services/ingestion/src/extractor/frame-extractor';
 import { createExtractorMetrics } from '../services/ingestion/src/extractor/metrics';
+import {
+  DEFAULT_FRAME_MAX_SIZE,
+  DEFAULT_JPEG_QUALITY,
+} from '../services/ingestion/src/media/frame-format';
 /* eslint-enable import-x/no-relative-packages */
 import { median, progress, report, round, timeMs } from './support';
 
@@ -98,7 +102,8 @@ async function main(): Promise<void> {
         ffprobe: 'ffprobe',
         batchSize: 32,
         timeoutMs: 600_000,
-        jpegQuality: 3,
+        jpegQuality: DEFAULT_JPEG_QUALITY,
+        frameMaxSize: DEFAULT_FRAME_MAX_SIZE,
         keyPrefix,
         tmpDir: work,
       },

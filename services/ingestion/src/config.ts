@@ -1,4 +1,5 @@
 import { bool, duration, fragments, int, list, text, z } from '@framewise/config';
+import { DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY } from './media/frame-format';
 
 /** Variables both entries share: logs, Redis, Postgres, storage, ffmpeg, queue prefix. */
 const common = {
@@ -69,8 +70,19 @@ export const extractorConfigSchema = z.object({
   EXTRACT_BATCH_SIZE: int({ min: 1, max: 1000, default: 32 }),
   /** An extraction running longer is killed and the video failed. */
   EXTRACT_TIMEOUT: duration({ default: '2h' }),
-  /** JPEG quality for ffmpeg's mjpeg encoder (`-q:v`, 2 best … 31 worst). */
-  EXTRACT_JPEG_QUALITY: int({ min: 2, max: 31, default: 3 }),
+  /**
+   * JPEG quality for ffmpeg's mjpeg encoder (`-q:v`, 1 best … 31 worst). The best by default:
+   * frames stored at the model's size lose more to JPEG than big ones (see
+   * EXTRACT_FRAME_MAX_SIZE); with frames at the video's size, 3 saves storage.
+   */
+  EXTRACT_JPEG_QUALITY: int({ min: 1, max: 31, default: DEFAULT_JPEG_QUALITY }),
+  /**
+   * Largest side of a stored frame, pixels: frames of bigger videos are scaled down to fit,
+   * aspect kept (results stay in the video's own pixels). Set it to the detection model's
+   * input size (640 for the usual YOLO exports, 1280 for P6 models); 0 stores frames at the
+   * video's size.
+   */
+  EXTRACT_FRAME_MAX_SIZE: int({ min: 0, max: 16_384, default: DEFAULT_FRAME_MAX_SIZE }),
   /** Consumer id for the video queue; a stable one (pod name) recovers its jobs at restart. */
   EXTRACTOR_CONSUMER_ID: text().optional(),
   /**

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { originalKey } from '@framewise/contracts';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { frameQueue, originalKey, type FrameJob } from '@framewise/contracts';
 import { FrameRepository, VideoRepository, newVideoId, type Sampling } from '@framewise/db';
 import {
   makeVideo,
@@ -85,6 +88,39 @@ describe('FrameExtractor', () => {
       .orderBy('frame_index')
       .execute();
     expect(rows.map((r) => r.time_ms)).toEqual([0, 300, 600, 900]);
+  });
+
+  it('stores frames scaled down to the frame size, upright, and says the video size in each job', async () => {
+    const plain = await makeVideo(join(infra.workDir, 'hd.mp4'), { seconds: 1, size: '640x360' });
+    // A phone video: coded 640x360 with a quarter-turn display matrix, so it is upright 360x640.
+    const rotated = join(infra.workDir, 'rotated.mp4');
+    await promisify(execFile)('ffmpeg', [
+      ...['-v', 'error', '-y', '-i', plain, '-c', 'copy', '-metadata:s:v', 'rotate=90', rotated],
+    ]);
+    const cases = [
+      { file: plain, maxSize: 320, source: [640, 360], stored: [320, 180] },
+      { file: rotated, maxSize: 320, source: [360, 640], stored: [180, 320] },
+      { file: plain, maxSize: 0, source: [640, 360], stored: [640, 360] },
+      { file: plain, maxSize: 1280, source: [640, 360], stored: [640, 360] },
+    ];
+    for (const { file, maxSize, source, stored } of cases) {
+      const video = await uploaded(file, { kind: 'fps', fps: 2 });
+      const keyPrefix = `${infra.keyPrefix}${++queuesMade}:`;
+      const { extractor } = testExtractor(infra, { keyPrefix, frameMaxSize: maxSize });
+      await extractor.handle(jobOf(video.id));
+
+      const after = await new VideoRepository(infra.db).get(video.id);
+      expect([after.probe?.width, after.probe?.height]).toEqual(source);
+      const frame = await infra.storage.getBuffer(`videos/${video.id}/frames/000000.jpg`);
+      const meta = await sharp(frame).metadata();
+      expect([meta.width, meta.height]).toEqual(stored);
+      const pending = await infra.redis.lrange(frameQueue({ keyPrefix }).keys.pending, 0, -1);
+      expect(pending).toHaveLength(2);
+      for (const entry of pending) {
+        const job = (JSON.parse(entry) as { data: FrameJob }).data;
+        expect(job.sourceSize).toEqual({ width: source[0], height: source[1] });
+      }
+    }
   });
 
   it('re-running a job (crash recovery) creates no duplicate manifest rows', async () => {

@@ -14,7 +14,8 @@ import type { Job, QueueProducer } from '@framewise/queue';
 import type { VideoStorage } from '@framewise/storage';
 import { JpegSplitter } from '../media/jpeg-splitter';
 import { probeVideo } from '../media/probe';
-import { expectedFrames, frameTimeMs, samplingFilter } from '../media/sampling';
+import { extractionFilter, jpegEncoderArgs } from '../media/frame-format';
+import { expectedFrames, frameTimeMs } from '../media/sampling';
 import type { ExtractorMetrics } from './metrics';
 
 /** Tunables of {@link FrameExtractor}. */
@@ -25,6 +26,11 @@ export interface FrameExtractorOptions {
   readonly batchSize: number;
   readonly timeoutMs: number;
   readonly jpegQuality: number;
+  /**
+   * Largest side of a stored frame, pixels: bigger frames are scaled down to fit (aspect kept;
+   * results are still reported in the video's own pixels). 0 keeps the video's size.
+   */
+  readonly frameMaxSize: number;
   /** Redis key prefix for video events. */
   readonly keyPrefix: string;
   /** Where originals are staged when storage cannot hand ffmpeg a URL. */
@@ -141,7 +147,7 @@ export class FrameExtractor {
     skipBelow: number,
     log: Logger,
   ): Promise<number> {
-    const filter = samplingFilter(video.sampling);
+    const filter = extractionFilter(video.sampling, this.options.frameMaxSize);
     const args = [
       '-nostdin',
       '-v',
@@ -156,10 +162,7 @@ export class FrameExtractor {
       'passthrough',
       '-f',
       'image2pipe',
-      '-c:v',
-      'mjpeg',
-      '-q:v',
-      String(this.options.jpegQuality),
+      ...jpegEncoderArgs(this.options.jpegQuality),
       'pipe:1',
     ];
     const child: ChildProcessByStdio<Writable | null, Readable, Readable> = spawn(
@@ -253,6 +256,8 @@ export class FrameExtractor {
     );
     await this.frames.insertManifest(video.id, rows);
     const publishStarted = process.hrtime.bigint();
+    // The probe's upright size: what the worker maps boxes to when frames were scaled down.
+    const sourceSize = probe ? { width: probe.width, height: probe.height } : undefined;
     await this.frameProducer.enqueue(
       rows.map((row) =>
         frameJobEntry({
@@ -260,6 +265,7 @@ export class FrameExtractor {
           frameIndex: row.index,
           storageKey: row.storageKey,
           model: video.model,
+          ...(sourceSize === undefined ? {} : { sourceSize }),
         }),
       ),
     );

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       batchSize: config.EXTRACT_BATCH_SIZE,
       timeoutMs: config.EXTRACT_TIMEOUT,
       jpegQuality: config.EXTRACT_JPEG_QUALITY,
+      frameMaxSize: config.EXTRACT_FRAME_MAX_SIZE,
       keyPrefix: config.REDIS_KEY_PREFIX,
       ...(config.INGESTION_TMP_DIR === undefined ? {} : { tmpDir: config.INGESTION_TMP_DIR }),
     },

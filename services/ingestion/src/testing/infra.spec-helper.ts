@@ -16,6 +16,7 @@ import { createLogger, createMetricsRegistry } from '@framewise/observability';
 import { QueueAdmin, QueueProducer, type Job } from '@framewise/queue';
 import { FrameExtractor } from '../extractor/frame-extractor';
 import { createExtractorMetrics } from '../extractor/metrics';
+import { DEFAULT_FRAME_MAX_SIZE } from '../media/frame-format';
 import {
   createTestDatabase,
   deleteKeysWithPrefix,
@@ -102,7 +103,13 @@ export async function makeVideo(
 /** A FrameExtractor over the test's infrastructure, with its queues under `keyPrefix`. */
 export function testExtractor(
   infra: Infra,
-  options: { keyPrefix: string; batchSize?: number; timeoutMs?: number; storage?: VideoStorage },
+  options: {
+    keyPrefix: string;
+    batchSize?: number;
+    timeoutMs?: number;
+    storage?: VideoStorage;
+    frameMaxSize?: number;
+  },
 ): { extractor: FrameExtractor; frames: QueueAdmin<FrameJob> } {
   const frames = frameQueue({ keyPrefix: options.keyPrefix });
   const registry = createMetricsRegistry({ service: 'test', processMetrics: false });
@@ -124,6 +131,7 @@ export function testExtractor(
       batchSize: options.batchSize ?? 4,
       timeoutMs: options.timeoutMs ?? 60_000,
       jpegQuality: 5,
+      frameMaxSize: options.frameMaxSize ?? DEFAULT_FRAME_MAX_SIZE,
       keyPrefix: options.keyPrefix,
       tmpDir: infra.workDir,
     },

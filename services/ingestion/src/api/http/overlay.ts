@@ -1,18 +1,25 @@
 import type sharpModule from 'sharp';
 import type { Detection } from '@framewise/db';
 
-/** Draws each detection's box and "class score" label on a JPEG (sharp + an SVG layer). */
+/**
+ * Draws each detection's box and "class score" label on a JPEG (sharp + an SVG layer). Boxes
+ * are in the video's pixels (`source`, its upright size); a frame stored smaller (the
+ * extractor's EXTRACT_FRAME_MAX_SIZE) gets them scaled to its own size.
+ */
 export async function overlayDetections(
   sharp: typeof sharpModule,
   jpeg: Buffer,
   detections: readonly Detection[],
+  source?: { readonly width: number; readonly height: number },
 ): Promise<Buffer> {
   const image = sharp(jpeg);
   const { width, height } = await image.metadata();
   if (detections.length === 0 || width === 0) return jpeg;
+  const sx = source ? width / source.width : 1;
+  const sy = source ? height / source.height : 1;
   const shapes = detections
     .map((d) => {
-      const [x1, y1, x2, y2] = d.box;
+      const [x1, y1, x2, y2] = [d.box[0] * sx, d.box[1] * sy, d.box[2] * sx, d.box[3] * sy];
       const label = `${escapeXml(d.class)} ${d.score.toFixed(2)}`;
       const ty = Math.max(12, y1 - 3);
       return (

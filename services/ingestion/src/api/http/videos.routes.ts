@@ -230,7 +230,7 @@ export function videoRoutes(deps: VideoRoutesDeps): Router {
         limit: 1,
       });
       const detections = page.items.find((f) => f.frameIndex === index.data)?.detections ?? [];
-      jpeg = await overlayDetections(sharp, jpeg, detections);
+      jpeg = await overlayDetections(sharp, jpeg, detections, video.probe ?? undefined);
     }
     res.type('image/jpeg').setHeader('Cache-Control', 'private, max-age=3600');
     res.send(jpeg);
