@@ -8,8 +8,8 @@
 // `efficiency` = ours / bare for `threads`, and the same per thread count in `byThreads`.
 //
 // Images, read from disk in turn: bus.jpg (810x1080), zidane.jpg (1280x720) and, when ffmpeg is
-// on PATH, two 1920x1080 frames of the fixture street video encoded as the extractor does
-// (mjpeg -q:v 3): the worker's real input.
+// on PATH, two frames of the fixture 1080p street video stored as the extractor stores them
+// (640x360, its filter graph and JPEG encoder): the worker's real input.
 // Model: ../shared/fixtures/models/yolov8n-int8.onnx (or FRAMEWISE_FIXTURES); without fixtures,
 // the self-made red-square model at 640 on generated JPEGs. Batch 1 vs 8 is measured on a
 // dynamic-batch model (the fixture model has a fixed batch of 1, so the red-square model).
@@ -25,6 +25,12 @@ import sharp from 'sharp';
 import { int, list, loadConfig, text, z } from '@framewise/config';
 import { OnnxYoloDetector, letterboxGeometry, writeRedSquareModel } from '@framewise/detector';
 import type { DetectorStats } from '@framewise/detector';
+import {
+  DEFAULT_FRAME_MAX_SIZE,
+  DEFAULT_JPEG_QUALITY,
+  extractionFilter,
+  jpegEncoderArgs,
+} from '../services/ingestion/src/media/frame-format';
 import { median, progress, report, round } from './support';
 
 const cores = os.availableParallelism();
@@ -250,25 +256,24 @@ async function compare(modelFile: string, files: string[], threads: number) {
   };
 }
 
-/** Two 1080p frames of the fixture street video as the extractor writes them, or none. */
+/**
+ * Two frames of the fixture street video as the extractor stores them (its filter graph and
+ * JPEG encoder at its defaults: 640x360 from the 1080p video), or none.
+ */
 function videoFrames(): string[] {
   const video = path.join(fixtures, 'videos', 'street-people-1080p.mp4');
   if (!fs.existsSync(video)) return [];
   const out: string[] = [];
+  const filter = extractionFilter({ kind: 'all' }, DEFAULT_FRAME_MAX_SIZE);
   try {
     for (const t of ['2', '6']) {
       const file = path.join(work, `street-${t}s.jpg`);
-      execFileSync(
-        'ffmpeg',
-        ['-v', 'error', '-ss', t, '-i', video, '-frames:v', '1'].concat([
-          '-c:v',
-          'mjpeg',
-          '-q:v',
-          '3',
-          '-y',
-          file,
-        ]),
-      );
+      execFileSync('ffmpeg', [
+        ...['-v', 'error', '-ss', t, '-i', video, '-frames:v', '1'],
+        ...(filter === undefined ? [] : ['-vf', filter]),
+        ...jpegEncoderArgs(DEFAULT_JPEG_QUALITY),
+        ...['-y', file],
+      ]);
       out.push(file);
     }
   } catch (error) {

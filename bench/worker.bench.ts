@@ -11,9 +11,12 @@
 //    on one prepared tensor (the hardware limit of that configuration), measured right before
 //    and right after the workers (mean of both).
 //    Each worker's /metrics (inference, preprocess, DB write) and CPU time show where its
-//    time goes. Model ../shared/fixtures/models/yolov8n-int8.onnx, frames extracted with
-//    ffmpeg from ../shared/fixtures/videos/street-people-1080p.mp4 at bench time (or
-//    FRAMEWISE_FIXTURES); skipped, with a message, when the fixtures are absent.
+//    time goes. Model ../shared/fixtures/models/yolov8n-int8.onnx, frames of
+//    ../shared/fixtures/videos/street-people-1080p.mp4 (or FRAMEWISE_FIXTURES) extracted at
+//    bench time as the extractor stores them: its filter graph and JPEG encoder, frames at
+//    most BENCH_FRAME_MAX_SIZE px (default: the extractor's EXTRACT_FRAME_MAX_SIZE default,
+//    640; 0 for the video's 1080p), jobs carrying the video's size; skipped, with a message,
+//    when the fixtures are absent.
 // 2. Scale SIMULATION: 1, 8, 32, 64 worker processes started with `--simulated-detector-ms`
 //    (a fixed-latency detector that uses no CPU, standing in for a GPU batch, and that pulls
 //    the next batch while one "runs", as OnnxYoloDetector.detectMany does), so what is
@@ -28,7 +31,10 @@
 // only after its result commits), then the result rows are counted once to check.
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
 // per frame ratio, independent of other load) and `scale_efficiency_64`.
-// Settings: BENCH_FRAMES (real part, default 96), BENCH_THREADS (default all cores),
+// Settings: BENCH_FRAMES (real part: jobs per pass, over the clip's frames in turn, default
+// 96), BENCH_FRAME_MAX_SIZE (real part, default 640), BENCH_REAL_ROUNDS (real part: measured
+// passes per configuration, default 5), BENCH_BARE_SECONDS (each bare-loop measurement,
+// default 5), BENCH_THREADS (default all cores),
 // BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
 // simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
@@ -51,10 +57,19 @@ import { FrameRepository, VideoRepository, createDatabase, migrateToLatest } fro
 import { QueueProducer } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import { startPostgres, startRedis } from '@framewise/testing';
+import {
+  DEFAULT_FRAME_MAX_SIZE,
+  DEFAULT_JPEG_QUALITY,
+  extractionFilter,
+  jpegEncoderArgs,
+} from '../services/ingestion/src/media/frame-format';
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
   BENCH_FRAMES: int({ min: 4, default: 96 }),
+  BENCH_FRAME_MAX_SIZE: int({ min: 0, default: DEFAULT_FRAME_MAX_SIZE }),
+  BENCH_REAL_ROUNDS: int({ min: 1, default: 5 }),
+  BENCH_BARE_SECONDS: int({ min: 1, default: 5 }),
   BENCH_THREADS: int({ min: 1, default: os.availableParallelism() }),
   BENCH_SIM_WORKERS: text({ default: '1,8,32,64' }),
   BENCH_SIM_BATCH: int({ min: 1, default: 32 }),
@@ -113,6 +128,8 @@ async function seedVideo(
       frameIndex: i,
       storageKey: frameKey(video.id, i),
       model: video.model,
+      // The fixture video's size: what the extractor's jobs say, whatever size it stored.
+      sourceSize: { width: 1920, height: 1080 },
     }),
   );
   return { videoId: video.id, jobs };
@@ -479,26 +496,23 @@ async function realPart(
   }
   const framesDir = path.join(work, 'frames');
   fs.mkdirSync(framesDir);
+  // As the extractor stores them (its filter graph and encoder at its defaults, or frames of
+  // BENCH_FRAME_MAX_SIZE), and the jobs say the video's size, as the extractor's do.
+  const filter = extractionFilter({ kind: 'fps', fps: 5 }, config.BENCH_FRAME_MAX_SIZE);
   execFileSync('ffmpeg', [
-    '-loglevel',
-    'error',
-    '-i',
-    videoPath,
-    '-vf',
-    'fps=5',
-    '-frames:v',
-    String(config.BENCH_FRAMES),
-    '-q:v',
-    '3',
+    ...['-loglevel', 'error', '-i', videoPath, '-fps_mode', 'passthrough'],
+    ...(filter === undefined ? [] : ['-vf', filter]),
+    ...['-frames:v', String(config.BENCH_FRAMES), ...jpegEncoderArgs(DEFAULT_JPEG_QUALITY)],
     path.join(framesDir, '%06d.jpg'),
   ]);
   const frames = fs
     .readdirSync(framesDir)
     .sort()
     .map((f) => fs.readFileSync(path.join(framesDir, f)));
+  const frameMeta = await sharp(frames[0]).metadata();
   progress(
-    `real model: ${frames.length} frames of ${(await sharp(frames[0]).metadata()).width} px, ` +
-      `${config.BENCH_THREADS} threads in all`,
+    `real model: ${frames.length} frames of the 1920x1080 video stored at ` +
+      `${frameMeta.width}x${frameMeta.height}, ${config.BENCH_THREADS} threads in all`,
   );
   const configs = [1, 2].map((workers) => ({
     workers,
@@ -508,75 +522,83 @@ async function realPart(
     number,
     { fps: number[]; bare: number[]; cpuRatio: number[]; detail: Record<string, number> }
   >();
-  for (let round_ = 0; round_ < 2; round_++) {
-    for (const { workers: n, threads } of configs) {
-      const prefix = `bench${round_}${n}:`;
-      const before = await bareLoops(modelPath, n, threads, 4);
-      const bareBefore = before.fps;
-      const started = await startWorkers(n, {
-        REDIS_URL: e.redisUrl,
-        DATABASE_URL: e.databaseUrl,
-        REDIS_KEY_PREFIX: prefix,
-        STORAGE_BACKEND: 'local',
-        STORAGE_LOCAL_ROOT: storageRoot,
-        WORKER_MODEL_PATH: modelPath,
-        WORKER_THREADS: String(threads),
-      });
-      const { videoId, jobs } = await seedVideo(e.db, frames, {
-        name: 'yolov8n-int8',
-        version: `${round_}-${n}`,
-      });
-      const metricsBefore = await scrapeMetrics(started.workers);
-      const cpuBefore = await sampleCpu(
-        e.redis,
-        e.postmaster,
-        started.workers.map((w) => w.child),
-      );
-      const fromUs = monotonicUs();
-      await new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis).enqueue(jobs);
+  // One pass = BENCH_FRAMES jobs over the extracted frames in turn (the 10 s clip gives 50).
+  const passFrames = Array.from(
+    { length: config.BENCH_FRAMES },
+    (_, i) => frames[i % frames.length],
+  ).flatMap((f) => (f === undefined ? [] : [f]));
+  for (const { workers: n, threads } of configs) {
+    const prefix = `bench-real-${n}:`;
+    const started = await startWorkers(n, {
+      REDIS_URL: e.redisUrl,
+      DATABASE_URL: e.databaseUrl,
+      REDIS_KEY_PREFIX: prefix,
+      STORAGE_BACKEND: 'local',
+      STORAGE_LOCAL_ROOT: storageRoot,
+      WORKER_MODEL_PATH: modelPath,
+      WORKER_THREADS: String(threads),
+    });
+    const children = started.workers.map((w) => w.child);
+    const producer = new QueueProducer(frameQueue({ keyPrefix: prefix }), e.redis);
+    try {
+      // Warm-up pass, not measured: the workers' first batches compile their hot paths.
+      const warmup = await seedVideo(e.db, passFrames, { name: 'real', version: `${n}-warmup` });
+      await producer.enqueue(warmup.jobs);
       await waitUntilDrained(e.redis, prefix);
-      recordProfileWindow(`real-${n}-round${round_ + 1}`, fromUs, monotonicUs());
-      const cpuAfter = await sampleCpu(
-        e.redis,
-        e.postmaster,
-        started.workers.map((w) => w.child),
-      );
-      const metricsAfter = await scrapeMetrics(started.workers);
+      // Bare loops and worker passes alternate (the workers wait, idle, while the loops run),
+      // so each pass is compared with the loops measured right before and right after it:
+      // this host's speed drifts by tens of percent within a minute.
+      let bareBefore = await bareLoops(modelPath, n, threads, config.BENCH_BARE_SECONDS);
+      for (let round_ = 0; round_ < config.BENCH_REAL_ROUNDS; round_++) {
+        const { videoId, jobs } = await seedVideo(e.db, passFrames, {
+          name: 'real',
+          version: `${n}-${round_}`,
+        });
+        const metricsBefore = await scrapeMetrics(started.workers);
+        const cpuBefore = await sampleCpu(e.redis, e.postmaster, children);
+        const fromUs = monotonicUs();
+        await producer.enqueue(jobs);
+        await waitUntilDrained(e.redis, prefix);
+        recordProfileWindow(`real-${n}-round${round_ + 1}`, fromUs, monotonicUs());
+        const cpuAfter = await sampleCpu(e.redis, e.postmaster, children);
+        const metricsAfter = await scrapeMetrics(started.workers);
+        const rows = await resultCount(e.db, videoId);
+        if (rows !== jobs.length) throw new Error(`expected ${jobs.length} results, found ${rows}`);
+        const bareAfter = await bareLoops(modelPath, n, threads, config.BENCH_BARE_SECONDS);
+        const bareCpuMs = (bareBefore.cpuMsPerFrame + bareAfter.cpuMsPerFrame) / 2;
+        const shares = cpuShares(cpuBefore, cpuAfter);
+        const fps = jobs.length / shares.seconds;
+        const bare = (bareBefore.fps + bareAfter.fps) / 2;
+        const delta = (name: string) =>
+          (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
+        const perFrameMs = (name: string) => round((1000 * delta(name)) / jobs.length, 1);
+        const workerCpuMs = (1000 * (cpuAfter.workers - cpuBefore.workers)) / jobs.length;
+        const entry = measured.get(n) ?? { fps: [], bare: [], cpuRatio: [], detail: {} };
+        entry.fps.push(fps);
+        entry.bare.push(bare);
+        entry.cpuRatio.push(bareCpuMs / workerCpuMs);
+        // Where a frame's time goes, summed over the workers (the last round's figures).
+        entry.detail = {
+          inference_ms_per_frame: perFrameMs('framewise_worker_inference_seconds_sum'),
+          preprocess_ms_per_frame: perFrameMs('framewise_worker_preprocess_seconds_sum'),
+          db_write_ms_per_frame: perFrameMs('framewise_worker_db_write_seconds_sum'),
+          worker_cpu_ms_per_frame: round(workerCpuMs, 1),
+          bare_cpu_ms_per_frame: round(bareCpuMs, 1),
+          wall_ms_per_frame_per_worker: round((1000 * shares.seconds * n) / jobs.length, 1),
+          host_busy_cores: round(shares.hostBusyCores, 2),
+        };
+        measured.set(n, entry);
+        progress(
+          `  round ${round_ + 1}: ${n} worker process(es) × ${threads} thread(s): ` +
+            `${round(fps)} frames/s; bare loops at the same threads: ${round(bare)} frames/s ` +
+            `(before ${round(bareBefore.fps)}, after ${round(bareAfter.fps)}); ratio ` +
+            `${round(fps / bare)}; CPU per frame: worker ${round(workerCpuMs, 1)} ms, bare ` +
+            `${round(bareCpuMs, 1)} ms; host busy ${round(shares.hostBusyCores, 2)} cores`,
+        );
+        bareBefore = bareAfter;
+      }
+    } finally {
       await started.stop();
-      const rows = await resultCount(e.db, videoId);
-      if (rows !== jobs.length) throw new Error(`expected ${jobs.length} results, found ${rows}`);
-      const after = await bareLoops(modelPath, n, threads, 4);
-      const bareAfter = after.fps;
-      const bareCpuMs = (before.cpuMsPerFrame + after.cpuMsPerFrame) / 2;
-      const shares = cpuShares(cpuBefore, cpuAfter);
-      const fps = jobs.length / shares.seconds;
-      const bare = (bareBefore + bareAfter) / 2;
-      const delta = (name: string) =>
-        (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
-      const perFrameMs = (name: string) => round((1000 * delta(name)) / jobs.length, 1);
-      const workerCpuMs = (1000 * (cpuAfter.workers - cpuBefore.workers)) / jobs.length;
-      const entry = measured.get(n) ?? { fps: [], bare: [], cpuRatio: [], detail: {} };
-      entry.fps.push(fps);
-      entry.bare.push(bare);
-      entry.cpuRatio.push(bareCpuMs / workerCpuMs);
-      // Where a frame's time goes, summed over the workers (the last round's figures).
-      entry.detail = {
-        inference_ms_per_frame: perFrameMs('framewise_worker_inference_seconds_sum'),
-        preprocess_ms_per_frame: perFrameMs('framewise_worker_preprocess_seconds_sum'),
-        db_write_ms_per_frame: perFrameMs('framewise_worker_db_write_seconds_sum'),
-        worker_cpu_ms_per_frame: round(workerCpuMs, 1),
-        bare_cpu_ms_per_frame: round(bareCpuMs, 1),
-        wall_ms_per_frame_per_worker: round((1000 * shares.seconds * n) / jobs.length, 1),
-        host_busy_cores: round(shares.hostBusyCores, 2),
-      };
-      measured.set(n, entry);
-      progress(
-        `  round ${round_ + 1}: ${n} worker process(es) × ${threads} thread(s): ` +
-          `${round(fps)} frames/s; bare loops at the same threads: ${round(bare)} frames/s ` +
-          `(before ${round(bareBefore)}, after ${round(bareAfter)}); CPU per frame: ` +
-          `worker ${round(workerCpuMs, 1)} ms, bare ${round(bareCpuMs, 1)} ms; ` +
-          `host busy ${round(shares.hostBusyCores, 2)} cores`,
-      );
     }
   }
   const rows = configs.map(({ workers, threads }) => {
