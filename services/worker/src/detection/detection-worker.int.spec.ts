@@ -22,6 +22,7 @@ import {
   workspace,
 } from '../testing/pipeline.spec-helper';
 import { DetectionWorker } from './detection-worker';
+import type { VideoStatusSource } from './detection-worker';
 
 let db: Kysely<Database>;
 let closeDb: () => Promise<void>;
@@ -117,7 +118,12 @@ class CancelingDetector extends WrappedDetector {
 function makeWorker(
   prefix: string,
   batchSize = 4,
-  options: { detector?: Detector; onFatal?: (error: unknown) => void } = {},
+  options: {
+    detector?: Detector;
+    onFatal?: (error: unknown) => void;
+    videos?: VideoStatusSource;
+    statusTtlMs?: number;
+  } = {},
 ) {
   const queue = testQueue(prefix);
   const metrics = new WorkerMetrics(
@@ -128,7 +134,7 @@ function makeWorker(
     consumer,
     options.detector ?? detector,
     new FrameReader(storage),
-    new VideoRepository(db),
+    options.videos ?? new VideoRepository(db),
     new ResultRepository(db),
     metrics,
     logger,
@@ -139,6 +145,7 @@ function makeWorker(
       retry: { baseMs: 20, maxMs: 200 },
       maxDetectorFailures: 3,
       ...(options.onFatal === undefined ? {} : { onFatal: options.onFatal }),
+      ...(options.statusTtlMs === undefined ? {} : { statusTtlMs: options.statusTtlMs }),
     },
   );
   return { queue, metrics, worker, admin: new QueueAdmin(queue, redis) };
@@ -147,7 +154,20 @@ function makeWorker(
 describe('DetectionWorker', () => {
   it('takes frame jobs to result rows: claim, read, detect, one write per batch, ack', async () => {
     const prefix = uniqueKeyPrefix();
-    const { queue, metrics, worker, admin } = makeWorker(prefix);
+    // Counts the status reads before each batch: a status seen lately (by a read or a write's
+    // answer) is reused, so within a long time to live each video is read at most once.
+    const queried: string[] = [];
+    const repository = new VideoRepository(db);
+    const videos: VideoStatusSource = {
+      statuses: (ids) => {
+        queried.push(...ids);
+        return repository.statuses(ids);
+      },
+    };
+    const { queue, metrics, worker, admin } = makeWorker(prefix, 4, {
+      videos,
+      statusTtlMs: 60_000,
+    });
     const a = await seedVideo({ db, storage, queue, redis, frames: 9 });
     // b's frames are stored at a third of the video's size: results are in the video's pixels.
     const b = await seedVideo({ db, storage, queue, redis, frames: 6, downscaledBy: 3 });
@@ -185,6 +205,8 @@ describe('DetectionWorker', () => {
     }
     expect((await admin.depths()).dead).toBe(0);
     expect((await metrics.framesDetected.get()).values[0]?.value).toBe(15);
+    expect(queried.filter((id) => id === a.videoId)).toHaveLength(1);
+    expect(queried.filter((id) => id === b.videoId)).toHaveLength(1);
     await deleteKeysWithPrefix(redis, prefix);
   });
 

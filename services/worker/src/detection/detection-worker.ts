@@ -10,6 +10,7 @@ import { PermanentJobError } from '@framewise/queue';
 import type { FrameReader } from '../frames/frame-reader';
 import type { WorkerErrorKind, WorkerMetrics } from '../metrics/worker-metrics';
 import { backoffMs, isTransientDatabaseError, isTransientStorageError } from '../retry/transient';
+import { RecentStatuses } from './recent-statuses';
 
 /** What the worker needs to know about videos: their status, for the batch's distinct videos. */
 export type VideoStatusSource = Pick<VideoRepository, 'statuses'>;
@@ -38,6 +39,12 @@ export interface DetectionWorkerOptions {
   readonly maxDetectorFailures?: number;
   /** Called once when the worker gave up (see `maxDetectorFailures`). */
   readonly onFatal?: (error: unknown) => void;
+  /**
+   * How long a video's live status, as last read, spares the check before reading a batch a
+   * Postgres round trip (see RecentStatuses; the write re-checks under its lock). Default
+   * 1000 ms: a cancel costs at most that much more detection.
+   */
+  readonly statusTtlMs?: number;
 }
 
 /** Outcome of {@link DetectionWorker.close}. */
@@ -112,6 +119,7 @@ export class DetectionWorker {
   private readonly retryPolicy: { readonly baseMs: number; readonly maxMs: number };
   private lastStats: DetectorStats | undefined;
   private unsubscribe: (() => void) | undefined;
+  private readonly recentStatuses: RecentStatuses;
 
   constructor(
     private readonly consumer: QueueConsumer<FrameJob>,
@@ -125,6 +133,7 @@ export class DetectionWorker {
   ) {
     this.blockTimeoutMs = options.blockTimeoutMs ?? 5000;
     this.retryPolicy = options.retry ?? { baseMs: 100, maxMs: 5000 };
+    this.recentStatuses = new RecentStatuses(options.statusTtlMs ?? 1000);
   }
 
   /** Recovers this consumer's leftovers, starts the heartbeat and the loop. */
@@ -250,9 +259,12 @@ export class DetectionWorker {
 
   /** Drops jobs of final videos, reads the frames of the rest. */
   private async prepare(batch: ClaimedBatch): Promise<FrameItem[]> {
-    const statuses = await this.retrying('database', () =>
-      this.videos.statuses(distinctVideos(batch.jobs)),
-    );
+    const { known: statuses, stale } = this.recentStatuses.lookup(distinctVideos(batch.jobs));
+    if (stale.length > 0) {
+      const fresh = await this.retrying('database', () => this.videos.statuses(stale));
+      this.recentStatuses.remember(fresh);
+      for (const [id, status] of fresh) statuses.set(id, status);
+    }
     const live = batch.jobs.filter((job) => {
       if (isLive(statuses.get(job.data.videoId))) return true;
       batch.settle(job, { kind: 'drop' });
@@ -355,12 +367,14 @@ export class DetectionWorker {
         const written = await this.retrying('database', () =>
           this.results.insertResultsWhile(LIVE_STATUSES, detected.map(toResult)),
         );
+        this.recentStatuses.remember(written.videoStatuses);
         live = (job) => isLive(written.videoStatuses.get(job.data.videoId));
         inserted = written.inserted;
       } else {
         const statuses = await this.retrying('database', () =>
           this.videos.statuses(distinctVideos([...detected, ...failed].map((x) => x.job))),
         );
+        this.recentStatuses.remember(statuses);
         live = (job) => isLive(statuses.get(job.data.videoId));
         const results = detected.filter((d) => live(d.job)).map(toResult);
         inserted = (
