@@ -31,6 +31,8 @@
 // only after its result commits), then the result rows are counted once to check.
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
 // per frame ratio, independent of other load) and `scale_efficiency_64`.
+// Every WORKER_* variable in the bench's environment is passed to the worker processes (for
+// A/B runs, e.g. WORKER_BLOCKING_FRAME_READS=false); the bench sets the rest.
 // Settings: BENCH_FRAMES (real part: jobs per pass, over the clip's frames in turn, default
 // 96), BENCH_FRAME_MAX_SIZE (real part, default 640), BENCH_REAL_ROUNDS (real part: measured
 // passes per configuration, default 5), BENCH_BARE_SECONDS (each bare-loop measurement,
@@ -327,6 +329,13 @@ async function startWorkers(
         OPS_HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
         DATABASE_POOL_MAX: '3',
+        // WORKER_* variables of the bench's environment reach the workers (A/B comparisons).
+        ...Object.fromEntries(
+          Object.entries(env).filter(
+            (entry): entry is [string, string] =>
+              entry[0].startsWith('WORKER_') && entry[1] !== undefined,
+          ),
+        ),
         ...vars,
       },
     }),
