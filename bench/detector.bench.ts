@@ -25,12 +25,15 @@ import sharp from 'sharp';
 import { int, list, loadConfig, text, z } from '@framewise/config';
 import { OnnxYoloDetector, letterboxGeometry, writeRedSquareModel } from '@framewise/detector';
 import type { DetectorStats } from '@framewise/detector';
+/* eslint-disable import-x/no-relative-packages -- frames made exactly as the extractor makes
+   them: its filter graph and JPEG encoder. */
 import {
   DEFAULT_FRAME_MAX_SIZE,
   DEFAULT_JPEG_QUALITY,
   extractionFilter,
   jpegEncoderArgs,
 } from '../services/ingestion/src/media/frame-format';
+/* eslint-enable import-x/no-relative-packages */
 import { median, progress, report, round } from './support';
 
 const cores = os.availableParallelism();

@@ -19,12 +19,15 @@ import sharp from 'sharp';
 import { int, loadConfig, text, z } from '@framewise/config';
 import { OnnxYoloDetector } from '@framewise/detector';
 import type { Detection } from '@framewise/detector';
+/* eslint-disable import-x/no-relative-packages -- frames made exactly as the extractor makes
+   them: its filter graph and JPEG encoder. */
 import {
   DEFAULT_FRAME_MAX_SIZE,
   DEFAULT_JPEG_QUALITY,
   extractionFilter,
   jpegEncoderArgs,
 } from '../services/ingestion/src/media/frame-format';
+/* eslint-enable import-x/no-relative-packages */
 import { median, progress, report, round } from './support';
 
 const schema = z.object({

@@ -59,12 +59,15 @@ import { FrameRepository, VideoRepository, createDatabase, migrateToLatest } fro
 import { QueueProducer } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import { startPostgres, startRedis } from '@framewise/testing';
+/* eslint-disable import-x/no-relative-packages -- frames made exactly as the extractor makes
+   them: its filter graph and JPEG encoder. */
 import {
   DEFAULT_FRAME_MAX_SIZE,
   DEFAULT_JPEG_QUALITY,
   extractionFilter,
   jpegEncoderArgs,
 } from '../services/ingestion/src/media/frame-format';
+/* eslint-enable import-x/no-relative-packages */
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
