@@ -207,7 +207,9 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/videos/{id}/frames/{index}': {
         get: {
-          summary: 'A frame as JPEG; overlay=1 draws the detections',
+          summary:
+            'A frame as JPEG, as stored (at most EXTRACT_FRAME_MAX_SIZE px, 640 by default); ' +
+            'overlay=1 draws the detections (given in video pixels) scaled to it',
           parameters: [
             idParam,
             { name: 'index', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
