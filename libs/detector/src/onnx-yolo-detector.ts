@@ -16,6 +16,7 @@ import { DetectorClosedError, ImageInputError, ModelLoadError } from './errors';
 import type { InferenceThread, ThreadRunResult, ValueMetadata } from './inference-thread';
 import { readOnnxHeader, yoloModelSpec } from './model-info';
 import { scaledToSource } from './letterbox';
+import type { LetterboxGeometry } from './letterbox';
 import type { YoloModelSpec } from './model-info';
 import { resolveModelFile } from './model-source';
 import type { ModelSource } from './model-source';
@@ -162,6 +163,8 @@ export class OnnxYoloDetector implements Detector {
   private readonly batchSize: number;
   private closed = false;
   private readonly counters: DetectorStats = zeroStats();
+  /** Whether the "stored smaller than the model's input" warning was given (it is, once). */
+  private warnedUndersized = false;
 
   private constructor(
     private readonly thread: InferenceThread,
@@ -396,10 +399,11 @@ export class OnnxYoloDetector implements Detector {
     const resized = await Promise.all(
       items.map((item) =>
         resizeForInput(item.image, w, h, this.options).then(
-          (image) =>
-            item.sourceSize === undefined
-              ? image
-              : { ...image, geometry: scaledToSource(image.geometry, item.sourceSize) },
+          (image) => {
+            if (item.sourceSize === undefined) return image;
+            this.warnIfUndersized(image.geometry, item.sourceSize);
+            return { ...image, geometry: scaledToSource(image.geometry, item.sourceSize) };
+          },
           (error: unknown) =>
             error instanceof ImageInputError
               ? error
@@ -480,6 +484,31 @@ export class OnnxYoloDetector implements Detector {
     this.counters.images += prepared.items.length;
     this.counters.batches += 1;
     return outcomes;
+  }
+
+  /**
+   * An image stored smaller than the model's input although its source was larger (frames
+   * extracted at 640 for a 1280 model) is enlarged again by the letterbox: the detail is lost
+   * for good. Said once, with what to change.
+   */
+  private warnIfUndersized(
+    geometry: LetterboxGeometry,
+    source: { readonly width: number; readonly height: number },
+  ): void {
+    const enlarged = geometry.gain > 1;
+    const sourceWasLarger = source.width > geometry.srcWidth || source.height > geometry.srcHeight;
+    if (this.warnedUndersized || !enlarged || !sourceWasLarger) return;
+    this.warnedUndersized = true;
+    (this.options.logger ?? noopLogger).warn(
+      {
+        stored: `${geometry.srcWidth}x${geometry.srcHeight}`,
+        source: `${source.width}x${source.height}`,
+        modelInput: `${this.spec.inputWidth}x${this.spec.inputHeight}`,
+      },
+      'images are stored smaller than the model input although their source is larger, so ' +
+        'they are enlarged again and detections lose detail: store them at the model input ' +
+        `size (framewise: EXTRACT_FRAME_MAX_SIZE=${Math.max(this.spec.inputWidth, this.spec.inputHeight)} on the extractor)`,
+    );
   }
 
   /** Input buffers are reused; a second one exists only while two batches overlap. */

@@ -95,6 +95,38 @@ describe('red-square test model', () => {
     await detector.close();
   });
 
+  it('says once when frames were stored smaller than the model input from a larger source', async () => {
+    const warnings: string[] = [];
+    const logger = {
+      info: () => undefined,
+      warn: (_: object, message: string) => warnings.push(message),
+    };
+    const file = await writeRedSquareModel(path.join(tmp.dir, 'undersized.onnx'));
+    const detector = await OnnxYoloDetector.load({
+      model: { path: file },
+      intraOpThreads: 1,
+      logger,
+    });
+    // The model's input is 320: a 160x90 image is enlarged twice by the letterbox.
+    const stored = await redSquaresImage(
+      160,
+      90,
+      [{ left: 50, top: 30, width: 40, height: 40 }],
+      'png',
+    );
+    const items = [
+      { image: stored }, // a small picture at its own size: nothing to say
+      { image: stored, sourceSize: { width: 160, height: 90 } }, // a small video, not shrunk
+      { image: stored, sourceSize: { width: 1280, height: 720 } },
+      { image: stored, sourceSize: { width: 1280, height: 720 } },
+      { image: stored, sourceSize: { width: 1280, height: 720 } },
+    ];
+    for await (const outcome of detector.detectMany(items)) expect(outcome.error).toBeUndefined();
+    expect(warnings.filter((w) => w.includes('EXTRACT_FRAME_MAX_SIZE=320'))).toHaveLength(1);
+    expect(warnings).toHaveLength(1);
+    await detector.close();
+  });
+
   it('accepts raw RGB frames', async () => {
     const detector = await load('raw');
     const rects = [{ left: 128, top: 72, width: 96, height: 96 }];
