@@ -25,15 +25,7 @@ import sharp from 'sharp';
 import { int, list, loadConfig, text, z } from '@framewise/config';
 import { OnnxYoloDetector, letterboxGeometry, writeRedSquareModel } from '@framewise/detector';
 import type { DetectorStats } from '@framewise/detector';
-/* eslint-disable import-x/no-relative-packages -- frames made exactly as the extractor makes
-   them: its filter graph and JPEG encoder. */
-import {
-  DEFAULT_FRAME_MAX_SIZE,
-  DEFAULT_JPEG_QUALITY,
-  extractionFilter,
-  jpegEncoderArgs,
-} from '../services/ingestion/src/media/frame-format';
-/* eslint-enable import-x/no-relative-packages */
+import { DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY, frameOutputArgs } from './stored-frames';
 import { median, progress, report, round } from './support';
 
 const cores = os.availableParallelism();
@@ -267,14 +259,13 @@ function videoFrames(): string[] {
   const video = path.join(fixtures, 'videos', 'street-people-1080p.mp4');
   if (!fs.existsSync(video)) return [];
   const out: string[] = [];
-  const filter = extractionFilter({ kind: 'all' }, DEFAULT_FRAME_MAX_SIZE);
+  const output = frameOutputArgs({ kind: 'all' }, DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY);
   try {
     for (const t of ['2', '6']) {
       const file = path.join(work, `street-${t}s.jpg`);
       execFileSync('ffmpeg', [
         ...['-v', 'error', '-ss', t, '-i', video, '-frames:v', '1'],
-        ...(filter === undefined ? [] : ['-vf', filter]),
-        ...jpegEncoderArgs(DEFAULT_JPEG_QUALITY),
+        ...output,
         ...['-y', file],
       ]);
       out.push(file);

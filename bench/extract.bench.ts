@@ -43,13 +43,8 @@ import { CancelService } from '../services/ingestion/src/api/videos/cancel-servi
 import { EventHub } from '../services/ingestion/src/api/videos/event-hub';
 import { FrameExtractor } from '../services/ingestion/src/extractor/frame-extractor';
 import { createExtractorMetrics } from '../services/ingestion/src/extractor/metrics';
-import {
-  DEFAULT_FRAME_MAX_SIZE,
-  DEFAULT_JPEG_QUALITY,
-  extractionFilter,
-  jpegEncoderArgs,
-} from '../services/ingestion/src/media/frame-format';
 /* eslint-enable import-x/no-relative-packages */
+import { DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY, frameOutputArgs } from './stored-frames';
 import { median, progress, report, round, timeMs } from './support';
 
 const run = promisify(execFile);
@@ -124,12 +119,10 @@ async function main(): Promise<void> {
         const out = await mkdirp(path.join(work, `bare-${label}-${r}`));
         // The same frames the extractor makes (its filter graph and JPEG encoder), so the
         // ratio is the extractor's own cost, not a difference in what is encoded.
-        const graph = extractionFilter(sampling, DEFAULT_FRAME_MAX_SIZE);
         const bareMs = await timeMs(async () => {
           await run('ffmpeg', [
-            ...['-v', 'error', '-y', '-i', video, '-fps_mode', 'passthrough'],
-            ...(graph === undefined ? [] : ['-vf', graph]),
-            ...jpegEncoderArgs(DEFAULT_JPEG_QUALITY),
+            ...['-v', 'error', '-y', '-i', video],
+            ...frameOutputArgs(sampling, DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY),
             path.join(out, 'out%06d.jpg'),
           ]);
         });

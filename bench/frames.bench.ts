@@ -3,7 +3,7 @@
 // frames stored at the video's size as the extractor used to (1080p, mjpeg -q:v 3).
 //
 // Frames of ../shared/fixtures/videos/street-people-1080p.mp4 at BENCH_FPS (default 3) are
-// extracted with the extractor's own filter graph (extractionFilter) in several ways; each set
+// extracted with the extractor's own filter graph (frameOutputArgs) in several ways; each set
 // is detected with the fixture YOLOv8n (boxes of scaled frames mapped back to 1920x1080 through
 // `sourceSize`, as the worker does), and its boxes are matched to the 1080p q 3 frames' boxes
 // (same class, IoU ≥ 0.5, greedy, each box once). Two rows show the noise floor: the same 1080p
@@ -19,15 +19,7 @@ import sharp from 'sharp';
 import { int, loadConfig, text, z } from '@framewise/config';
 import { OnnxYoloDetector } from '@framewise/detector';
 import type { Detection } from '@framewise/detector';
-/* eslint-disable import-x/no-relative-packages -- frames made exactly as the extractor makes
-   them: its filter graph and JPEG encoder. */
-import {
-  DEFAULT_FRAME_MAX_SIZE,
-  DEFAULT_JPEG_QUALITY,
-  extractionFilter,
-  jpegEncoderArgs,
-} from '../services/ingestion/src/media/frame-format';
-/* eslint-enable import-x/no-relative-packages */
+import { DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY, frameOutputArgs } from './stored-frames';
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
@@ -81,11 +73,11 @@ const SETS: readonly FrameSet[] = [
 /** Extracts the set's frames with the extractor's filter graph; returns them in order. */
 function extract(set: FrameSet, dir: string): Buffer[] {
   fs.mkdirSync(dir, { recursive: true });
-  const filter = extractionFilter({ kind: 'fps', fps: config.BENCH_FPS }, set.maxSize);
+  const sampling = { kind: 'fps', fps: config.BENCH_FPS } as const;
+  const quality = set.format === 'jpg' ? set.quality : undefined;
   execFileSync('ffmpeg', [
-    ...['-v', 'error', '-i', videoPath, '-fps_mode', 'passthrough'],
-    ...(filter === undefined ? [] : ['-vf', filter]),
-    ...(set.format === 'jpg' ? jpegEncoderArgs(set.quality) : []),
+    ...['-v', 'error', '-i', videoPath],
+    ...frameOutputArgs(sampling, set.maxSize, quality),
     path.join(dir, `%04d.${set.format}`),
   ]);
   return fs

@@ -59,15 +59,7 @@ import { FrameRepository, VideoRepository, createDatabase, migrateToLatest } fro
 import { QueueProducer } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import { startPostgres, startRedis } from '@framewise/testing';
-/* eslint-disable import-x/no-relative-packages -- frames made exactly as the extractor makes
-   them: its filter graph and JPEG encoder. */
-import {
-  DEFAULT_FRAME_MAX_SIZE,
-  DEFAULT_JPEG_QUALITY,
-  extractionFilter,
-  jpegEncoderArgs,
-} from '../services/ingestion/src/media/frame-format';
-/* eslint-enable import-x/no-relative-packages */
+import { DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY, frameOutputArgs } from './stored-frames';
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
@@ -510,11 +502,9 @@ async function realPart(
   fs.mkdirSync(framesDir);
   // As the extractor stores them (its filter graph and encoder at its defaults, or frames of
   // BENCH_FRAME_MAX_SIZE), and the jobs say the video's size, as the extractor's do.
-  const filter = extractionFilter({ kind: 'fps', fps: 5 }, config.BENCH_FRAME_MAX_SIZE);
   execFileSync('ffmpeg', [
-    ...['-loglevel', 'error', '-i', videoPath, '-fps_mode', 'passthrough'],
-    ...(filter === undefined ? [] : ['-vf', filter]),
-    ...['-frames:v', String(config.BENCH_FRAMES), ...jpegEncoderArgs(DEFAULT_JPEG_QUALITY)],
+    ...['-loglevel', 'error', '-i', videoPath, '-frames:v', String(config.BENCH_FRAMES)],
+    ...frameOutputArgs({ kind: 'fps', fps: 5 }, config.BENCH_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY),
     path.join(framesDir, '%06d.jpg'),
   ]);
   const frames = fs

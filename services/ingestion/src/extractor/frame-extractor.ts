@@ -14,7 +14,7 @@ import type { Job, QueueProducer } from '@framewise/queue';
 import type { VideoStorage } from '@framewise/storage';
 import { JpegSplitter } from '../media/jpeg-splitter';
 import { probeVideo } from '../media/probe';
-import { extractionFilter, jpegEncoderArgs } from '../media/frame-format';
+import { frameOutputArgs } from '../media/frame-format';
 import { expectedFrames, frameTimeMs } from '../media/sampling';
 import type { ExtractorMetrics } from './metrics';
 
@@ -147,23 +147,10 @@ export class FrameExtractor {
     skipBelow: number,
     log: Logger,
   ): Promise<number> {
-    const filter = extractionFilter(video.sampling, this.options.frameMaxSize);
     const args = [
-      '-nostdin',
-      '-v',
-      'error',
-      '-i',
-      input,
-      '-map',
-      '0:v:0',
-      ...(filter === undefined ? [] : ['-vf', filter]),
-      // Keep every selected frame as is: no duplication or dropping to a constant rate.
-      '-fps_mode',
-      'passthrough',
-      '-f',
-      'image2pipe',
-      ...jpegEncoderArgs(this.options.jpegQuality),
-      'pipe:1',
+      ...['-nostdin', '-v', 'error', '-i', input, '-map', '0:v:0'],
+      ...frameOutputArgs(video.sampling, this.options.frameMaxSize, this.options.jpegQuality),
+      ...['-f', 'image2pipe', 'pipe:1'],
     ];
     const child: ChildProcessByStdio<Writable | null, Readable, Readable> = spawn(
       this.options.ffmpeg,

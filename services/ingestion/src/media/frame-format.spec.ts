@@ -1,4 +1,4 @@
-import { extractionFilter, jpegEncoderArgs } from './frame-format';
+import { extractionFilter, frameOutputArgs, jpegEncoderArgs } from './frame-format';
 
 describe('frame format', () => {
   it('scales frames down after sampling, only when a frame size is set', () => {
@@ -13,5 +13,14 @@ describe('frame format', () => {
 
   it('lets the JPEG encoder reach its best quality', () => {
     expect(jpegEncoderArgs(1)).toEqual(['-c:v', 'mjpeg', '-qmin', '1', '-q:v', '1']);
+  });
+
+  it('puts graph, frame timing and encoder together, the encoder only with a quality', () => {
+    const sampling = { kind: 'fps', fps: 5 } as const;
+    expect(frameOutputArgs(sampling, 0, 3)).toEqual([
+      ...['-vf', 'fps=5', '-fps_mode', 'passthrough'],
+      ...jpegEncoderArgs(3),
+    ]);
+    expect(frameOutputArgs({ kind: 'all' }, 0, undefined)).toEqual(['-fps_mode', 'passthrough']);
   });
 });

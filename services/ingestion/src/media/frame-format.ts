@@ -15,8 +15,8 @@ export const DEFAULT_FRAME_MAX_SIZE = 640;
  * storing them larger only costs storage, I/O and, above all, JPEG decoding in every worker: a
  * 1080p frame takes about 3× the CPU of a 640×360 one. At that size the JPEG's own losses
  * matter more, hence 4:4:4 and the extractor's top quality by default: measured on the street
- * fixture, the detections of such frames match those of the 1080p frames as closely as two
- * decodes of the same 1080p frame match each other (ingestion README). Scaling after the
+ * fixture, the detections of such frames match those of the 1080p frames within about a point
+ * of how well two renderings of the same 1080p frames match (`npm run bench:frames`). Scaling after the
  * sampling resizes only the frames kept; ffmpeg has already turned rotated video upright.
  */
 export function extractionFilter(sampling: Sampling, maxSize: number): string | undefined {
@@ -40,4 +40,22 @@ export const DEFAULT_JPEG_QUALITY = 1;
 export function jpegEncoderArgs(quality: number): string[] {
   // The encoder stops at 2 unless told otherwise; 1 is its best.
   return ['-c:v', 'mjpeg', '-qmin', '1', '-q:v', String(quality)];
+}
+
+/**
+ * ffmpeg output arguments that make frames as the extractor stores them: its filter graph,
+ * every selected frame kept as is (no duplication or dropping to a constant rate), JPEG at
+ * `quality`. Without a quality the encoder follows the output's extension (a PNG, say).
+ */
+export function frameOutputArgs(
+  sampling: Sampling,
+  maxSize: number,
+  quality: number | undefined,
+): string[] {
+  const graph = extractionFilter(sampling, maxSize);
+  return [
+    ...(graph === undefined ? [] : ['-vf', graph]),
+    ...['-fps_mode', 'passthrough'],
+    ...(quality === undefined ? [] : jpegEncoderArgs(quality)),
+  ];
 }
