@@ -11,7 +11,8 @@
 //    on one prepared tensor (the hardware limit of that configuration), measured right before
 //    and right after the workers (mean of both).
 //    Each worker's /metrics (inference, preprocess, DB write) and CPU time show where its
-//    time goes. Model ../shared/fixtures/models/yolov8n-int8.onnx, frames of
+//    time goes; its CPU is also split by thread (the inference threads, to hold against the
+//    bare loop's CPU per frame, the JavaScript thread, and the rest: libuv, V8, libvips). Model ../shared/fixtures/models/yolov8n-int8.onnx, frames of
 //    ../shared/fixtures/videos/street-people-1080p.mp4 (or FRAMEWISE_FIXTURES) extracted at
 //    bench time as the extractor stores them: its filter graph and JPEG encoder, frames at
 //    most BENCH_FRAME_MAX_SIZE px (default: the extractor's EXTRACT_FRAME_MAX_SIZE default,
@@ -21,7 +22,11 @@
 //    (a fixed-latency detector that uses no CPU, standing in for a GPU batch, and that pulls
 //    the next batch while one "runs", as OnnxYoloDetector.detectMany does), so what is
 //    measured is the orchestration (claim, frame read, result write, ack).
-//    efficiency = frames/s ÷ (N × one worker's frames/s). Reported with it, per run: Redis CPU
+//    efficiency = frames/s ÷ (N × one worker's frames/s), both taken while every worker is
+//    busy (between 20 % and 80 % of the jobs acked: the ramp, while jobs arrive and workers
+//    wake, and the tail, where the last batches end unevenly, cost about one batch latency
+//    each in a finite run whatever the orchestration does); the same ratio over the whole run,
+//    enqueue to drain, is reported beside it. Reported with it, per run: Redis CPU
 //    (INFO cpu deltas), Postgres CPU (its processes' /proc times), the workers' CPU (total,
 //    of which their JavaScript threads, and per batch), this process's CPU and the whole
 //    host's busy time, so a reader can tell which resource is the limit; and, from the
@@ -149,10 +154,20 @@ for _, c in ipairs(redis.call('SMEMBERS', KEYS[3])) do
 end
 return n`;
 
-/** Resolves when the queue holds no job (every job acked, so every result committed). */
-async function waitUntilDrained(redis: Redis, prefix: string): Promise<void> {
+/** One poll of the queue while it drains: when, and how many jobs were still outstanding. */
+interface DrainSample {
+  readonly us: number;
+  readonly outstanding: number;
+}
+
+/**
+ * Resolves when the queue holds no job (every job acked, so every result committed), with
+ * the outstanding count as polled every 20 ms (for {@link steadyRate}).
+ */
+async function waitUntilDrained(redis: Redis, prefix: string): Promise<DrainSample[]> {
   const keys = frameQueue({ keyPrefix: prefix }).keys;
   const processingPrefix = keys.processing('x').slice(0, -1);
+  const timeline: DrainSample[] = [];
   for (;;) {
     const n = Number(
       await redis.eval(
@@ -164,9 +179,32 @@ async function waitUntilDrained(redis: Redis, prefix: string): Promise<void> {
         processingPrefix,
       ),
     );
-    if (n === 0) return;
+    timeline.push({ us: monotonicUs(), outstanding: n });
+    if (n === 0) return timeline;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Frames/s while every worker is busy: between the first polls at which `from` and `to` of the
+ * `total` jobs were acked (the counts actually seen at those polls, over the time between
+ * them). A finite run also has a ramp (the jobs arrive while the workers wake, and first
+ * claims can be partial) and a tail (the last batches end unevenly: one worker may run one
+ * batch more than another), about one batch latency each whatever the orchestration does;
+ * the window leaves both out. Undefined when the polls are too coarse to tell.
+ */
+function steadyRate(
+  timeline: readonly DrainSample[],
+  total: number,
+  from = 0.2,
+  to = 0.8,
+): number | undefined {
+  const at = (fraction: number) =>
+    timeline.find((sample) => total - sample.outstanding >= fraction * total);
+  const start = at(from);
+  const end = at(to);
+  if (start === undefined || end === undefined || end.us <= start.us) return undefined;
+  return (start.outstanding - end.outstanding) / ((end.us - start.us) / 1e6);
 }
 
 /** CPU seconds (user + system) of a process, from /proc (0 when it is gone). */
@@ -194,6 +232,53 @@ function mainThreadCpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of each thread of a process, by thread id, from /proc (empty when it is gone). */
+function threadCpuSeconds(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return threads;
+}
+
+/**
+ * A worker process's CPU between two {@link threadCpuSeconds} readings, split by thread: its
+ * JavaScript thread, its `inferenceThreads` busiest other threads (the inference thread and
+ * onnxruntime's intra-op pool, which do almost all the work) and the rest (libuv's pool,
+ * V8's helpers, libvips). Node 20 names none of them, so the split is by thread id and load.
+ */
+function splitThreadCpu(
+  pid: number,
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+  inferenceThreads: number,
+): { js: number; inference: number; other: number } {
+  const deltas = [...after].map(([tid, seconds]) => ({
+    tid,
+    seconds: seconds - (before.get(tid) ?? 0),
+  }));
+  const js = deltas.find((d) => d.tid === pid)?.seconds ?? 0;
+  const rest = deltas.filter((d) => d.tid !== pid).sort((a, b) => b.seconds - a.seconds);
+  const sum = (list: typeof rest) => list.reduce((total, d) => total + d.seconds, 0);
+  return {
+    js,
+    inference: sum(rest.slice(0, inferenceThreads)),
+    other: sum(rest.slice(inferenceThreads)),
+  };
 }
 
 /** Parent pid of a process, from /proc. */
@@ -557,12 +642,27 @@ async function realPart(
           version: `${n}-${round_}`,
         });
         const metricsBefore = await scrapeMetrics(started.workers);
+        const threadsBefore = children.map((c) => threadCpuSeconds(c.pid ?? -1));
         const cpuBefore = await sampleCpu(e.redis, e.postmaster, children);
         const fromUs = monotonicUs();
         await producer.enqueue(jobs);
         await waitUntilDrained(e.redis, prefix);
         recordProfileWindow(`real-${n}-round${round_ + 1}`, fromUs, monotonicUs());
         const cpuAfter = await sampleCpu(e.redis, e.postmaster, children);
+        const threadSplit = children
+          .map((c, i) =>
+            splitThreadCpu(
+              c.pid ?? -1,
+              threadsBefore[i] ?? new Map(),
+              threadCpuSeconds(c.pid ?? -1),
+              threads,
+            ),
+          )
+          .reduce((a, b) => ({
+            js: a.js + b.js,
+            inference: a.inference + b.inference,
+            other: a.other + b.other,
+          }));
         const metricsAfter = await scrapeMetrics(started.workers);
         const rows = await resultCount(e.db, videoId);
         if (rows !== jobs.length) throw new Error(`expected ${jobs.length} results, found ${rows}`);
@@ -585,6 +685,14 @@ async function realPart(
           preprocess_ms_per_frame: perFrameMs('framewise_worker_preprocess_seconds_sum'),
           db_write_ms_per_frame: perFrameMs('framewise_worker_db_write_seconds_sum'),
           worker_cpu_ms_per_frame: round(workerCpuMs, 1),
+          // Of which (by thread): inference (the inference thread and onnxruntime's pool,
+          // to hold against bare_cpu_ms_per_frame), JavaScript, and the rest.
+          worker_inference_threads_cpu_ms_per_frame: round(
+            (1000 * threadSplit.inference) / jobs.length,
+            1,
+          ),
+          worker_js_thread_cpu_ms_per_frame: round((1000 * threadSplit.js) / jobs.length, 1),
+          worker_other_threads_cpu_ms_per_frame: round((1000 * threadSplit.other) / jobs.length, 1),
           bare_cpu_ms_per_frame: round(bareCpuMs, 1),
           wall_ms_per_frame_per_worker: round((1000 * shares.seconds * n) / jobs.length, 1),
           host_busy_cores: round(shares.hostBusyCores, 2),
@@ -595,7 +703,10 @@ async function realPart(
             `${round(fps)} frames/s; bare loops at the same threads: ${round(bare)} frames/s ` +
             `(before ${round(bareBefore.fps)}, after ${round(bareAfter.fps)}); ratio ` +
             `${round(fps / bare)}; CPU per frame: worker ${round(workerCpuMs, 1)} ms, bare ` +
-            `${round(bareCpuMs, 1)} ms; host busy ${round(shares.hostBusyCores, 2)} cores`,
+            `${round(bareCpuMs, 1)} ms (worker by thread: inference ` +
+            `${round((1000 * threadSplit.inference) / jobs.length, 1)}, JavaScript ` +
+            `${round((1000 * threadSplit.js) / jobs.length, 1)}, other ` +
+            `${round((1000 * threadSplit.other) / jobs.length, 1)}); host busy ${round(shares.hostBusyCores, 2)} cores`,
         );
         bareBefore = bareAfter;
       }
@@ -639,7 +750,7 @@ async function simulation(e: Env) {
     .jpeg()
     .toBuffer();
   const rows: Record<string, number>[] = [];
-  let single: { fps: number; perFrame: Record<string, number> } | undefined;
+  let single: { fps: number; drainFps: number; perFrame: Record<string, number> } | undefined;
   let largest: Record<string, number> = {};
   for (const workers of counts) {
     const prefix = `sim${workers}:`;
@@ -681,7 +792,7 @@ async function simulation(e: Env) {
     progress(`  ${workers} simulated worker processes started and warmed up; measuring`);
     const fromUs = monotonicUs();
     await producer.enqueue(jobs);
-    await waitUntilDrained(e.redis, prefix);
+    const timeline = await waitUntilDrained(e.redis, prefix);
     recordProfileWindow(`sim-${workers}`, fromUs, monotonicUs());
     const after = await sampleCpu(e.redis, e.postmaster, children);
     const metricsAfter = await scrapeMetrics(started.workers);
@@ -689,7 +800,10 @@ async function simulation(e: Env) {
     const written = await resultCount(e.db, videoId);
     if (written !== total) throw new Error(`expected ${total} results, found ${written}`);
     const s = cpuShares(before, after);
-    const fps = total / s.seconds;
+    const drainFps = total / s.seconds;
+    const steady = steadyRate(timeline, total);
+    if (steady === undefined) throw new Error(`sim ${workers}: too few polls for a steady rate`);
+    const fps = steady;
     const batches =
       (metricsAfter.get('framewise_worker_batch_size_count') ?? 0) -
       (metricsBefore.get('framewise_worker_batch_size_count') ?? 0);
@@ -702,16 +816,20 @@ async function simulation(e: Env) {
       workers_js_thread_us_per_frame: perFrameUs(s.workersMain),
       bench_cpu_us_per_frame: perFrameUs(s.bench),
     };
-    single ??= { fps: fps / workers, perFrame };
+    single ??= { fps: fps / workers, drainFps: drainFps / workers, perFrame };
     largest = perFrame;
     const linear = workers * single.fps;
     rows.push({
       simulated_workers: workers,
       frames: total,
       seconds: round(s.seconds, 2),
+      // While every worker is busy (20 % to 80 % of the jobs acked: steadyRate).
       frames_per_s: round(fps),
       linear_frames_per_s: round(linear),
       efficiency: round(fps / linear),
+      // From enqueue to the last ack, ramp and tail included (the same ratio, whole run).
+      frames_per_s_enqueue_to_drain: round(drainFps),
+      efficiency_enqueue_to_drain: round(drainFps / (workers * single.drainFps)),
       // CPU in % of ONE core (a 2-core host has 200 %).
       redis_cpu_pct: round(100 * s.redis, 1),
       postgres_cpu_pct: round(100 * s.postgres, 1),
@@ -724,7 +842,8 @@ async function simulation(e: Env) {
     });
     progress(
       `  ${workers} simulated worker processes: ${round(fps)} frames/s ` +
-        `(${round(fps / linear)} of linear); CPU % of one core: Redis ${round(100 * s.redis, 1)}, ` +
+        `(${round(fps / linear)} of linear while all busy; ` +
+        `${round(drainFps / (workers * single.drainFps))} enqueue to drain); CPU % of one core: Redis ${round(100 * s.redis, 1)}, ` +
         `Postgres ${round(100 * s.postgres, 1)}, workers ${round(100 * s.workers, 1)}, ` +
         `bench ${round(100 * s.bench, 1)}, host busy ${round(100 * s.hostBusyCores, 1)} ` +
         `of ${100 * os.cpus().length}`,
