@@ -37,7 +37,7 @@
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
 // per frame ratio, independent of other load) and `scale_efficiency_64`.
 // Every WORKER_* variable in the bench's environment is passed to the worker processes (for
-// A/B runs, e.g. WORKER_BLOCKING_FRAME_READS=false); the bench sets the rest.
+// A/B runs, e.g. WORKER_HELPER_THREAD_NICE=0); the bench sets the rest.
 // Settings: BENCH_FRAMES (real part: jobs per pass, over the clip's frames in turn, default
 // 96), BENCH_FRAME_MAX_SIZE (real part, default 640), BENCH_REAL_ROUNDS (real part: measured
 // passes per configuration, default 5), BENCH_BARE_SECONDS (each bare-loop measurement,
@@ -46,7 +46,8 @@
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
 // simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
 // and not measured), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
-// BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there, and the bench
+// BENCH_WORKER_NODE_OPTIONS (NODE_OPTIONS of the worker processes only, for A/B runs of V8
+// flags), BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there, and the bench
 // each run's steady-state window; `tsx bench/cpuprofile-summary.ts <dir> --window=sim-8`
 // sums them).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -81,6 +82,7 @@ const schema = z.object({
   BENCH_SKIP_REAL: int({ min: 0, max: 1, default: 0 }),
   BENCH_SKIP_SIM: int({ min: 0, max: 1, default: 0 }),
   BENCH_CPU_PROF: text().optional(),
+  BENCH_WORKER_NODE_OPTIONS: text().optional(),
   FRAMEWISE_FIXTURES: text({ default: path.join(__dirname, '..', '..', 'shared', 'fixtures') }),
 });
 // eslint-disable-next-line no-restricted-properties -- this script is an entry point, like main.ts
@@ -409,6 +411,9 @@ async function startWorkers(
         OPS_HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
         DATABASE_POOL_MAX: '3',
+        ...(config.BENCH_WORKER_NODE_OPTIONS === undefined
+          ? {}
+          : { NODE_OPTIONS: config.BENCH_WORKER_NODE_OPTIONS }),
         // WORKER_* variables of the bench's environment reach the workers (A/B comparisons).
         ...Object.fromEntries(
           Object.entries(env).filter(
