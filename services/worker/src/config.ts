@@ -37,6 +37,12 @@ export const workerConfigSchema = z.object({
    * with code 1 for its orchestrator to restart it (a lost GPU, a broken session).
    */
   WORKER_MAX_DETECTOR_FAILURES: int({ min: 1, max: 1000, default: 3 }),
+  /**
+   * How far V8 may grow the JavaScript heap above its live size before a full collection, in
+   * percent (0 = V8's own heuristic, which restarts marking almost continuously for this
+   * process: see src/runtime/heap-growth.ts). 300 costs up to ~70 MB of heap per process.
+   */
+  WORKER_HEAP_GROWTH_PERCENT: int({ min: 0, max: 1000, default: 300 }),
   /** SIGTERM: how long to finish the batches in hand before handing them back. */
   WORKER_SHUTDOWN_DEADLINE: duration({ default: '20s' }),
 });

@@ -22,6 +22,7 @@ import { claimBatchSize } from './detection/batch-size';
 import { DetectionWorker } from './detection/detection-worker';
 import { SimulatedDetector } from './detection/simulated-detector';
 import { FrameReader } from './frames/frame-reader';
+import { applyHeapGrowth } from './runtime/heap-growth';
 import { WorkerMetrics } from './metrics/worker-metrics';
 
 const PROVIDERS = new Set<string>(['cuda', 'tensorrt', 'cpu']);
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     strict: true,
   });
   const config = loadConfig(workerConfigSchema, process.env, { service: 'worker' });
+  applyHeapGrowth(config.WORKER_HEAP_GROWTH_PERCENT);
   const logger = createLogger({
     service: 'worker',
     level: config.LOG_LEVEL,
