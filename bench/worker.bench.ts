@@ -1,5 +1,7 @@
 // `npm run bench:worker` — the detection worker end to end, on a private Redis and Postgres.
-// Every worker is a real worker PROCESS (services/worker/src/main.ts via `node --import tsx`).
+// Every worker is a real worker PROCESS, run as the container image runs it: the bench first
+// compiles it (nx build, cached) and starts `node services/worker/dist/main.js`
+// (BENCH_WORKER_RUNTIME=tsx runs services/worker/src/main.ts through tsx instead).
 //
 // 1. Real model: frames/s of 1 worker process (BENCH_THREADS intra-op threads) and of 2 worker
 //    processes (BENCH_THREADS / 2 threads each; otherwise the worker's defaults, e.g. batches
@@ -46,6 +48,7 @@
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
 // simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
 // and not measured), BENCH_SKIP_REAL / BENCH_SKIP_SIM (1 to skip a part),
+// BENCH_WORKER_RUNTIME (dist, default, or tsx: see above),
 // BENCH_WORKER_NODE_OPTIONS (NODE_OPTIONS of the worker processes only, for A/B runs of V8
 // flags), BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there, and the bench
 // each run's steady-state window; `tsx bench/cpuprofile-summary.ts <dir> --window=sim-8`
@@ -83,6 +86,7 @@ const schema = z.object({
   BENCH_SKIP_SIM: int({ min: 0, max: 1, default: 0 }),
   BENCH_CPU_PROF: text().optional(),
   BENCH_WORKER_NODE_OPTIONS: text().optional(),
+  BENCH_WORKER_RUNTIME: z.enum(['dist', 'tsx']).default('dist'),
   FRAMEWISE_FIXTURES: text({ default: path.join(__dirname, '..', '..', 'shared', 'fixtures') }),
 });
 // eslint-disable-next-line no-restricted-properties -- this script is an entry point, like main.ts
@@ -400,8 +404,12 @@ async function startWorkers(
     config.BENCH_CPU_PROF === undefined
       ? []
       : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(config.BENCH_CPU_PROF)}`];
+  const entry =
+    config.BENCH_WORKER_RUNTIME === 'dist'
+      ? ['services/worker/dist/main.js']
+      : ['--import', 'tsx', 'services/worker/src/main.ts'];
   const children = Array.from({ length: n }, () =>
-    spawn(process.execPath, [...prof, '--import', 'tsx', 'services/worker/src/main.ts', ...args], {
+    spawn(process.execPath, [...prof, ...entry, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
@@ -877,7 +885,23 @@ async function simulation(e: Env) {
   };
 }
 
+/**
+ * Compiles the worker and the libraries it uses (nx, cached when nothing changed), so the
+ * bench runs the JavaScript the container image runs. Under tsx a worker also carries the
+ * TypeScript loader: a loader thread and a larger heap for V8 to collect.
+ */
+function buildWorker(): void {
+  if (config.BENCH_WORKER_RUNTIME !== 'dist') return;
+  progress('building the worker (npx nx run @framewise/worker:build)');
+  execFileSync('npx', ['nx', 'run', '@framewise/worker:build', '--outputStyle=static'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false' },
+  });
+}
+
 async function main(): Promise<void> {
+  buildWorker();
   const redisServer = await startRedis({ appendfsync: 'everysec' });
   const pgServer = await startPostgres();
   const admin = new pg.Client({ connectionString: pgServer.databaseUrl('postgres') });
