@@ -37,7 +37,8 @@
 // Completion is watched in Redis (pending + processing lists + delayed empty; a job is acked
 // only after its result commits), then the result rows are counted once to check.
 // Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
-// per frame ratio, independent of other load) and `scale_efficiency_64`.
+// per frame ratio, independent of other load), `scale_efficiency_64` (while all are busy) and
+// `scale_efficiency_64_enqueue_to_drain`.
 // Every WORKER_* variable in the bench's environment is passed to the worker processes (for
 // A/B runs, e.g. WORKER_HELPER_THREAD_NICE=0); the bench sets the rest.
 // Settings: BENCH_FRAMES (real part: jobs per pass, over the clip's frames in turn, default
@@ -192,12 +193,14 @@ async function waitUntilDrained(redis: Redis, prefix: string): Promise<DrainSamp
 }
 
 /**
- * Frames/s while every worker is busy: between the first polls at which `from` and `to` of the
- * `total` jobs were acked (the counts actually seen at those polls, over the time between
- * them). A finite run also has a ramp (the jobs arrive while the workers wake, and first
- * claims can be partial) and a tail (the last batches end unevenly: one worker may run one
- * batch more than another), about one batch latency each whatever the orchestration does;
- * the window leaves both out. Undefined when the polls are too coarse to tell.
+ * Frames/s while every worker is busy: the least-squares slope of jobs acked over time, over
+ * the polls between the first at which `from` and the first at which `to` of the `total`
+ * jobs were acked. A finite run also has a ramp (the jobs arrive while the workers wake, and
+ * first claims can be partial) and a tail (the last batches end unevenly: one worker may run
+ * one batch more than another), about one batch latency each whatever the orchestration
+ * does; the window leaves both out. The slope, not the two end points, because acks come in
+ * steps of a batch: end points fall anywhere on a step, a fitted line through every poll
+ * does not. Undefined when the polls are too few to tell.
  */
 function steadyRate(
   timeline: readonly DrainSample[],
@@ -205,12 +208,20 @@ function steadyRate(
   from = 0.2,
   to = 0.8,
 ): number | undefined {
-  const at = (fraction: number) =>
-    timeline.find((sample) => total - sample.outstanding >= fraction * total);
-  const start = at(from);
-  const end = at(to);
-  if (start === undefined || end === undefined || end.us <= start.us) return undefined;
-  return (start.outstanding - end.outstanding) / ((end.us - start.us) / 1e6);
+  const first = timeline.findIndex((sample) => total - sample.outstanding >= from * total);
+  const last = timeline.findIndex((sample) => total - sample.outstanding >= to * total);
+  if (first < 0 || last - first < 4) return undefined;
+  const window = timeline.slice(first, last + 1);
+  const meanT = window.reduce((sum, p) => sum + p.us / 1e6, 0) / window.length;
+  const meanDone = window.reduce((sum, p) => sum + (total - p.outstanding), 0) / window.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const p of window) {
+    const dt = p.us / 1e6 - meanT;
+    covariance += dt * (total - p.outstanding - meanDone);
+    variance += dt * dt;
+  }
+  return variance > 0 ? covariance / variance : undefined;
 }
 
 /** CPU seconds (user + system) of a process, from /proc (0 when it is gone). */
@@ -882,6 +893,8 @@ async function simulation(e: Env) {
     rows,
     projected,
     efficiency64: last?.simulated_workers === 64 ? (last.efficiency ?? 0) : null,
+    efficiency64Drain:
+      last?.simulated_workers === 64 ? (last.efficiency_enqueue_to_drain ?? 0) : null,
   };
 }
 
@@ -941,6 +954,8 @@ async function main(): Promise<void> {
           }
         : 'skipped',
       scale_efficiency_64: sim?.efficiency64 ?? null,
+      // The same at 64 workers over the whole run, ramp and tail included.
+      scale_efficiency_64_enqueue_to_drain: sim?.efficiency64Drain ?? null,
     });
   } finally {
     redis.disconnect();
