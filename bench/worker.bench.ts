@@ -5,7 +5,9 @@
 //
 // 1. Real model: frames/s of 1 worker process (BENCH_THREADS intra-op threads) and of 2 worker
 //    processes (BENCH_THREADS / 2 threads each; otherwise the worker's defaults, e.g. batches
-//    of WORKER_BATCH_MAX 8), from enqueue to the last acked job, each
+//    of WORKER_BATCH_MAX 8), while every worker is busy (the slope between 20 % and 80 % of a
+//    pass's jobs acked, as in part 2: the bare loops run without ramp or tail; each whole
+//    pass, enqueue to last ack, is reported beside it), each
 //    against the bare `session.run` loop at the SAME thread count: one loop per worker
 //    process, each in a process of its own with the worker's session options
 //    (bench/bare-loop.ts; `session.run` holds the
@@ -14,7 +16,8 @@
 //    and right after the workers (mean of both).
 //    Each worker's /metrics (inference, preprocess, DB write) and CPU time show where its
 //    time goes; its CPU is also split by thread (the inference threads, to hold against the
-//    bare loop's CPU per frame, the JavaScript thread, and the rest: libuv, V8, libvips). Model ../shared/fixtures/models/yolov8n-int8.onnx, frames of
+//    bare loop's CPU per frame, the JavaScript thread, and the rest: libuv, V8, libvips).
+//    Model ../shared/fixtures/models/yolov8n-int8.onnx, frames of
 //    ../shared/fixtures/videos/street-people-1080p.mp4 (or FRAMEWISE_FIXTURES) extracted at
 //    bench time as the extractor stores them: its filter graph and JPEG encoder, frames at
 //    most BENCH_FRAME_MAX_SIZE px (default: the extractor's EXTRACT_FRAME_MAX_SIZE default,
@@ -36,13 +39,14 @@
 //    Each run starts with unmeasured warm-up batches (BENCH_SIM_WARMUP_BATCHES).
 // Completion is watched in Redis (pending + processing lists + delayed empty; a job is acked
 // only after its result commits), then the result rows are counted once to check.
-// Last stdout line: JSON with `efficiency_real` (frames/s ratio), `efficiency_real_cpu` (CPU
+// Last stdout line: JSON with `efficiency_real` (frames/s ratio while all workers are busy),
+// `efficiency_real_enqueue_to_drain` (the same over whole passes), `efficiency_real_cpu` (CPU
 // per frame ratio, independent of other load), `scale_efficiency_64` (while all are busy) and
 // `scale_efficiency_64_enqueue_to_drain`.
 // Every WORKER_* variable in the bench's environment is passed to the worker processes (for
 // A/B runs, e.g. WORKER_HELPER_THREAD_NICE=0); the bench sets the rest.
 // Settings: BENCH_FRAMES (real part: jobs per pass, over the clip's frames in turn, default
-// 96), BENCH_FRAME_MAX_SIZE (real part, default 640), BENCH_REAL_ROUNDS (real part: measured
+// 192), BENCH_FRAME_MAX_SIZE (real part, default 640), BENCH_REAL_ROUNDS (real part: measured
 // passes per configuration, default 5), BENCH_BARE_SECONDS (each bare-loop measurement,
 // default 5), BENCH_THREADS (default all cores),
 // BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
@@ -73,7 +77,7 @@ import { DEFAULT_FRAME_MAX_SIZE, DEFAULT_JPEG_QUALITY, frameOutputArgs } from '.
 import { median, progress, report, round } from './support';
 
 const schema = z.object({
-  BENCH_FRAMES: int({ min: 4, default: 96 }),
+  BENCH_FRAMES: int({ min: 4, default: 192 }),
   BENCH_FRAME_MAX_SIZE: int({ min: 0, default: DEFAULT_FRAME_MAX_SIZE }),
   BENCH_REAL_ROUNDS: int({ min: 1, default: 5 }),
   BENCH_BARE_SECONDS: int({ min: 1, default: 5 }),
@@ -593,10 +597,14 @@ interface Env {
   postmaster: number;
 }
 
-async function realPart(
-  e: Env,
-): Promise<
-  { efficiency: number; cpuEfficiency: number; rows: Record<string, number | string>[] } | undefined
+async function realPart(e: Env): Promise<
+  | {
+      efficiency: number;
+      drainEfficiency: number;
+      cpuEfficiency: number;
+      rows: Record<string, number | string>[];
+    }
+  | undefined
 > {
   const fixtures = path.resolve(config.FRAMEWISE_FIXTURES);
   const modelPath = path.join(fixtures, 'models', 'yolov8n-int8.onnx');
@@ -631,7 +639,13 @@ async function realPart(
   }));
   const measured = new Map<
     number,
-    { fps: number[]; bare: number[]; cpuRatio: number[]; detail: Record<string, number> }
+    {
+      fps: number[];
+      drainFps: number[];
+      bare: number[];
+      cpuRatio: number[];
+      detail: Record<string, number>;
+    }
   >();
   // One pass = BENCH_FRAMES jobs over the extracted frames in turn (the 10 s clip gives 50).
   const passFrames = Array.from(
@@ -670,7 +684,7 @@ async function realPart(
         const cpuBefore = await sampleCpu(e.redis, e.postmaster, children);
         const fromUs = monotonicUs();
         await producer.enqueue(jobs);
-        await waitUntilDrained(e.redis, prefix);
+        const timeline = await waitUntilDrained(e.redis, prefix);
         recordProfileWindow(`real-${n}-round${round_ + 1}`, fromUs, monotonicUs());
         const cpuAfter = await sampleCpu(e.redis, e.postmaster, children);
         const threadSplit = children
@@ -693,14 +707,24 @@ async function realPart(
         const bareAfter = await bareLoops(modelPath, n, threads, config.BENCH_BARE_SECONDS);
         const bareCpuMs = (bareBefore.cpuMsPerFrame + bareAfter.cpuMsPerFrame) / 2;
         const shares = cpuShares(cpuBefore, cpuAfter);
-        const fps = jobs.length / shares.seconds;
+        // While both workers are busy, as the bare loops are (see steadyRate); the whole pass,
+        // with its first decode and its uneven last batches, beside it.
+        const drainFps = jobs.length / shares.seconds;
+        const fps = steadyRate(timeline, jobs.length) ?? drainFps;
         const bare = (bareBefore.fps + bareAfter.fps) / 2;
         const delta = (name: string) =>
           (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
         const perFrameMs = (name: string) => round((1000 * delta(name)) / jobs.length, 1);
         const workerCpuMs = (1000 * (cpuAfter.workers - cpuBefore.workers)) / jobs.length;
-        const entry = measured.get(n) ?? { fps: [], bare: [], cpuRatio: [], detail: {} };
+        const entry = measured.get(n) ?? {
+          fps: [],
+          drainFps: [],
+          bare: [],
+          cpuRatio: [],
+          detail: {},
+        };
         entry.fps.push(fps);
+        entry.drainFps.push(drainFps);
         entry.bare.push(bare);
         entry.cpuRatio.push(bareCpuMs / workerCpuMs);
         // Where a frame's time goes, summed over the workers (the last round's figures).
@@ -726,7 +750,7 @@ async function realPart(
           `  round ${round_ + 1}: ${n} worker process(es) × ${threads} thread(s): ` +
             `${round(fps)} frames/s; bare loops at the same threads: ${round(bare)} frames/s ` +
             `(before ${round(bareBefore.fps)}, after ${round(bareAfter.fps)}); ratio ` +
-            `${round(fps / bare)}; CPU per frame: worker ${round(workerCpuMs, 1)} ms, bare ` +
+            `${round(fps / bare)} (enqueue to drain ${round(drainFps / bare)}); CPU per frame: worker ${round(workerCpuMs, 1)} ms, bare ` +
             `${round(bareCpuMs, 1)} ms (worker by thread: inference ` +
             `${round((1000 * threadSplit.inference) / jobs.length, 1)}, JavaScript ` +
             `${round((1000 * threadSplit.js) / jobs.length, 1)}, other ` +
@@ -739,14 +763,22 @@ async function realPart(
     }
   }
   const rows = configs.map(({ workers, threads }) => {
-    const m = measured.get(workers) ?? { fps: [0], bare: [1], cpuRatio: [0], detail: {} };
+    const m = measured.get(workers) ?? {
+      fps: [0],
+      drainFps: [0],
+      bare: [1],
+      cpuRatio: [0],
+      detail: {},
+    };
     const ratios = m.fps.map((f, i) => f / (m.bare[i] ?? 1));
+    const drainRatios = m.drainFps.map((f, i) => f / (m.bare[i] ?? 1));
     return {
       workers,
       threads_each: threads,
       frames_per_s: round(median(m.fps)),
       bare_loop_frames_per_s: round(median(m.bare)),
       ratio: round(median(ratios)),
+      ratio_enqueue_to_drain: round(median(drainRatios)),
       // Load-independent: the bare loop's CPU per frame ÷ the worker's (all its threads).
       cpu_ratio: round(median(m.cpuRatio)),
       ...m.detail,
@@ -755,6 +787,7 @@ async function realPart(
   // efficiency_real: the worse of the two configurations' median ratios.
   return {
     efficiency: Math.min(...rows.map((r) => r.ratio)),
+    drainEfficiency: Math.min(...rows.map((r) => r.ratio_enqueue_to_drain)),
     cpuEfficiency: Math.min(...rows.map((r) => r.cpu_ratio)),
     rows,
   };
@@ -941,6 +974,8 @@ async function main(): Promise<void> {
     }
     report({
       efficiency_real: real?.efficiency ?? null,
+      // The same over each whole pass, from the enqueue to the last ack.
+      efficiency_real_enqueue_to_drain: real?.drainEfficiency ?? null,
       // The same comparison in CPU per frame: what a dedicated machine would show.
       efficiency_real_cpu: real?.cpuEfficiency ?? null,
       real: real?.rows ?? 'skipped',
