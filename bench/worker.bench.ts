@@ -228,50 +228,45 @@ function steadyRate(
   return variance > 0 ? covariance / variance : undefined;
 }
 
-/** CPU seconds (user + system) of a process, from /proc (0 when it is gone). */
-function processCpuSeconds(pid: number): number {
+/** CPU seconds (user + system) in a /proc `stat` file, a process's or a thread's (undefined when gone). */
+function statCpuSeconds(statPath: string): number | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(statPath, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime is field 14, stime field 15.
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
-    return 0;
+    return undefined;
   }
+}
+
+/** CPU seconds (user + system) of a process, from /proc (0 when it is gone). */
+function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`) ?? 0;
 }
 
 /**
  * CPU seconds of a process's main (JavaScript) thread alone, from /proc/<pid>/task/<pid>
  * (0 when it is gone). The rest of its CPU is libuv's pool (file reads), V8's helper threads
- * (garbage collection) and the loader thread: thread names do not tell them apart on Node 20.
+ * (garbage collection) and the inference thread: Node 20 names none of them.
  */
 function mainThreadCpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`) ?? 0;
 }
 
 /** CPU seconds of each thread of a process, by thread id, from /proc (empty when it is gone). */
 function threadCpuSeconds(pid: number): Map<number, number> {
-  const threads = new Map<number, number>();
   let tids: string[];
   try {
     tids = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
-    return threads;
+    return new Map();
   }
+  const threads = new Map<number, number>();
   for (const tid of tids) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
+    // A thread that ended between the listing and the read is left out.
+    const seconds = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    if (seconds !== undefined) threads.set(Number(tid), seconds);
   }
   return threads;
 }
