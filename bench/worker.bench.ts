@@ -696,6 +696,7 @@ async function realPart(e: Env): Promise<
             inference: a.inference + b.inference,
             other: a.other + b.other,
           }));
+        const threadMs = (seconds: number) => round((1000 * seconds) / jobs.length, 1);
         const metricsAfter = await scrapeMetrics(started.workers);
         const rows = await resultCount(e.db, videoId);
         if (rows !== jobs.length) throw new Error(`expected ${jobs.length} results, found ${rows}`);
@@ -705,7 +706,11 @@ async function realPart(e: Env): Promise<
         // While both workers are busy, as the bare loops are (see steadyRate); the whole pass,
         // with its first decode and its uneven last batches, beside it.
         const drainFps = jobs.length / shares.seconds;
-        const fps = steadyRate(timeline, jobs.length) ?? drainFps;
+        const steady = steadyRate(timeline, jobs.length);
+        if (steady === undefined) {
+          progress('  (too few polls for a steady rate: this round uses the whole pass)');
+        }
+        const fps = steady ?? drainFps;
         const bare = (bareBefore.fps + bareAfter.fps) / 2;
         const delta = (name: string) =>
           (metricsAfter.get(name) ?? 0) - (metricsBefore.get(name) ?? 0);
@@ -730,12 +735,9 @@ async function realPart(e: Env): Promise<
           worker_cpu_ms_per_frame: round(workerCpuMs, 1),
           // Of which (by thread): inference (the inference thread and onnxruntime's pool,
           // to hold against bare_cpu_ms_per_frame), JavaScript, and the rest.
-          worker_inference_threads_cpu_ms_per_frame: round(
-            (1000 * threadSplit.inference) / jobs.length,
-            1,
-          ),
-          worker_js_thread_cpu_ms_per_frame: round((1000 * threadSplit.js) / jobs.length, 1),
-          worker_other_threads_cpu_ms_per_frame: round((1000 * threadSplit.other) / jobs.length, 1),
+          worker_inference_threads_cpu_ms_per_frame: threadMs(threadSplit.inference),
+          worker_js_thread_cpu_ms_per_frame: threadMs(threadSplit.js),
+          worker_other_threads_cpu_ms_per_frame: threadMs(threadSplit.other),
           bare_cpu_ms_per_frame: round(bareCpuMs, 1),
           wall_ms_per_frame_per_worker: round((1000 * shares.seconds * n) / jobs.length, 1),
           host_busy_cores: round(shares.hostBusyCores, 2),
@@ -747,9 +749,8 @@ async function realPart(e: Env): Promise<
             `(before ${round(bareBefore.fps)}, after ${round(bareAfter.fps)}); ratio ` +
             `${round(fps / bare)} (enqueue to drain ${round(drainFps / bare)}); CPU per frame: worker ${round(workerCpuMs, 1)} ms, bare ` +
             `${round(bareCpuMs, 1)} ms (worker by thread: inference ` +
-            `${round((1000 * threadSplit.inference) / jobs.length, 1)}, JavaScript ` +
-            `${round((1000 * threadSplit.js) / jobs.length, 1)}, other ` +
-            `${round((1000 * threadSplit.other) / jobs.length, 1)}); host busy ${round(shares.hostBusyCores, 2)} cores`,
+            `${threadMs(threadSplit.inference)}, JavaScript ${threadMs(threadSplit.js)}, ` +
+            `other ${threadMs(threadSplit.other)}); host busy ${round(shares.hostBusyCores, 2)} cores`,
         );
         bareBefore = bareAfter;
       }
@@ -853,9 +854,8 @@ async function simulation(e: Env) {
     if (written !== total) throw new Error(`expected ${total} results, found ${written}`);
     const s = cpuShares(before, after);
     const drainFps = total / s.seconds;
-    const steady = steadyRate(timeline, total);
-    if (steady === undefined) throw new Error(`sim ${workers}: too few polls for a steady rate`);
-    const fps = steady;
+    const fps = steadyRate(timeline, total);
+    if (fps === undefined) throw new Error(`sim ${workers}: too few polls for a steady rate`);
     const batches =
       (metricsAfter.get('framewise_worker_batch_size_count') ?? 0) -
       (metricsBefore.get('framewise_worker_batch_size_count') ?? 0);
@@ -871,6 +871,7 @@ async function simulation(e: Env) {
     single ??= { fps: fps / workers, drainFps: drainFps / workers, perFrame };
     largest = perFrame;
     const linear = workers * single.fps;
+    const drainEfficiency = drainFps / (workers * single.drainFps);
     rows.push({
       simulated_workers: workers,
       frames: total,
@@ -881,7 +882,7 @@ async function simulation(e: Env) {
       efficiency: round(fps / linear),
       // From enqueue to the last ack, ramp and tail included (the same ratio, whole run).
       frames_per_s_enqueue_to_drain: round(drainFps),
-      efficiency_enqueue_to_drain: round(drainFps / (workers * single.drainFps)),
+      efficiency_enqueue_to_drain: round(drainEfficiency),
       // CPU in % of ONE core (a 2-core host has 200 %).
       redis_cpu_pct: round(100 * s.redis, 1),
       postgres_cpu_pct: round(100 * s.postgres, 1),
@@ -895,7 +896,7 @@ async function simulation(e: Env) {
     progress(
       `  ${workers} simulated worker processes: ${round(fps)} frames/s ` +
         `(${round(fps / linear)} of linear while all busy; ` +
-        `${round(drainFps / (workers * single.drainFps))} enqueue to drain); CPU % of one core: Redis ${round(100 * s.redis, 1)}, ` +
+        `${round(drainEfficiency)} enqueue to drain); CPU % of one core: Redis ${round(100 * s.redis, 1)}, ` +
         `Postgres ${round(100 * s.postgres, 1)}, workers ${round(100 * s.workers, 1)}, ` +
         `bench ${round(100 * s.bench, 1)}, host busy ${round(100 * s.hostBusyCores, 1)} ` +
         `of ${100 * os.cpus().length}`,
