@@ -48,7 +48,8 @@
 // Settings: BENCH_FRAMES (real part: jobs per pass, over the clip's frames in turn, default
 // 192), BENCH_FRAME_MAX_SIZE (real part, default 640), BENCH_REAL_ROUNDS (real part: measured
 // passes per configuration, default 5), BENCH_BARE_SECONDS (each bare-loop measurement,
-// default 5), BENCH_THREADS (default all cores),
+// default 5), BENCH_THREADS (default all cores), BENCH_REAL_WORKERS (real part: worker
+// process counts, each sharing BENCH_THREADS, default 1,2),
 // BENCH_SIM_WORKERS (default 1,8,32,64), BENCH_SIM_BATCH (jobs per simulated batch, default
 // 32), BENCH_SIM_LATENCY_MS (per simulated batch, default 400), BENCH_SIM_BATCHES (batches per
 // simulated worker, default 12; BENCH_SIM_WARMUP_BATCHES more per worker, default 2, run first
@@ -82,6 +83,7 @@ const schema = z.object({
   BENCH_REAL_ROUNDS: int({ min: 1, default: 5 }),
   BENCH_BARE_SECONDS: int({ min: 1, default: 5 }),
   BENCH_THREADS: int({ min: 1, default: os.availableParallelism() }),
+  BENCH_REAL_WORKERS: text({ default: '1,2' }),
   BENCH_SIM_WORKERS: text({ default: '1,8,32,64' }),
   BENCH_SIM_BATCH: int({ min: 1, default: 32 }),
   BENCH_SIM_LATENCY_MS: int({ min: 1, default: 400 }),
@@ -628,7 +630,7 @@ async function realPart(e: Env): Promise<
     `real model: ${frames.length} frames of the 1920x1080 video stored at ` +
       `${frameMeta.width}x${frameMeta.height}, ${config.BENCH_THREADS} threads in all`,
   );
-  const configs = [1, 2].map((workers) => ({
+  const configs = workerCounts(config.BENCH_REAL_WORKERS, 'BENCH_REAL_WORKERS').map((workers) => ({
     workers,
     threads: Math.max(1, Math.floor(config.BENCH_THREADS / workers)),
   }));
@@ -780,7 +782,7 @@ async function realPart(e: Env): Promise<
       ...m.detail,
     };
   });
-  // efficiency_real: the worse of the two configurations' median ratios.
+  // efficiency_real: the worst of the configurations' median ratios.
   return {
     efficiency: Math.min(...rows.map((r) => r.ratio)),
     drainEfficiency: Math.min(...rows.map((r) => r.ratio_enqueue_to_drain)),
@@ -789,10 +791,19 @@ async function realPart(e: Env): Promise<
   };
 }
 
+/** A comma-separated list of worker counts (a BENCH_* setting), each a positive integer. */
+function workerCounts(value: string, name: string): number[] {
+  const counts = value.split(',').map((part) => Number(part.trim()));
+  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`${name}=${value}: expected worker counts such as 1,2 (positive integers)`);
+  }
+  return counts;
+}
+
 async function simulation(e: Env) {
   const latency = config.BENCH_SIM_LATENCY_MS;
   const batch = config.BENCH_SIM_BATCH;
-  const counts = config.BENCH_SIM_WORKERS.split(',').map((s) => Number(s.trim()));
+  const counts = workerCounts(config.BENCH_SIM_WORKERS, 'BENCH_SIM_WORKERS');
   progress(
     `SIMULATION: worker processes with a fixed ${latency} ms per batch of ${batch} ` +
       `(--simulated-detector-ms), no model runs`,
