@@ -44,6 +44,19 @@ describe('YoloDecoder (detect)', () => {
     ]);
   });
 
+  it('takes the first of equal best scores (argmax) and finds a best score in any class row', () => {
+    const t = tensor(layout, 1);
+    t.set(0, 0, [100, 100, 10, 10, 0.3, 0.5, 0.5]); // tie between bus and tie: bus
+    t.set(0, 9, [400, 400, 10, 10, 0.3, 0.4, 0.8]); // last class, last anchor
+    t.set(0, 5, [250, 250, 10, 10, 0.6, 0.6, 0.6]); // all equal: person
+    const d = new YoloDecoder(layout, names).decode(t.data, 0, identity, defaults);
+    expect(d.map((x) => [x.class, Number(x.score.toFixed(2))])).toEqual([
+      ['tie', 0.8],
+      ['person', 0.6],
+      ['bus', 0.5],
+    ]);
+  });
+
   it('suppresses overlapping boxes of the same class only', () => {
     const t = tensor(layout, 1);
     t.set(0, 0, [100, 100, 100, 100, 0.9, 0, 0]);

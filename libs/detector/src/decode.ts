@@ -108,14 +108,19 @@ export class YoloDecoder {
     const best = this.bestScore;
     const bestClass = this.bestClass;
 
-    // Best class per anchor, walking the tensor row by row (class-major) so reads are sequential.
-    best.set(output.subarray(base + 4 * A, base + 5 * A));
-    bestClass.fill(0);
-    for (let c = 1; c < numClasses; c++) {
+    // Best class per anchor among the scores above the threshold, walking the tensor row by
+    // row (class-major) so reads are sequential. Nearly every score is below the threshold, so
+    // the first comparison is almost never true and the branch is predicted; an anchor whose
+    // best score is not above it ends with class -1 (not a candidate). The best class is the
+    // first of equal maxima, as argmax gives.
+    const confidence = thresholds.confidence;
+    best.fill(confidence);
+    bestClass.fill(-1);
+    for (let c = 0; c < numClasses; c++) {
       const row = base + (4 + c) * A;
       for (let a = 0; a < A; a++) {
         const v = output[row + a] ?? 0;
-        if (v > (best[a] ?? 0)) {
+        if (v > confidence && v > (best[a] ?? 0)) {
           best[a] = v;
           bestClass[a] = c;
         }
@@ -125,7 +130,7 @@ export class YoloDecoder {
     let count = 0;
     const order = this.order;
     for (let a = 0; a < A; a++) {
-      if ((best[a] ?? 0) > thresholds.confidence) order[count++] = a;
+      if ((bestClass[a] ?? -1) >= 0) order[count++] = a;
     }
     if (count === 0) return [];
     const sorted = order.subarray(0, count).sort((i, j) => (best[j] ?? 0) - (best[i] ?? 0));
