@@ -57,6 +57,17 @@ describe('YoloDecoder (detect)', () => {
     ]);
   });
 
+  it('compares scores with the threshold in float32, as Ultralytics (torch) does', () => {
+    const t = tensor(layout, 1);
+    t.set(0, 1, [100, 100, 10, 10, 0.3, 0, 0]); // stored as 0.3f, a hair above 0.3
+    t.set(0, 2, [200, 200, 10, 10, 0, 0.30001, 0]);
+    const d = new YoloDecoder(layout, names).decode(t.data, 0, identity, {
+      ...defaults,
+      confidence: 0.3,
+    });
+    expect(d.map((x) => x.class)).toEqual(['bus']);
+  });
+
   it('suppresses overlapping boxes of the same class only', () => {
     const t = tensor(layout, 1);
     t.set(0, 0, [100, 100, 100, 100, 0.9, 0, 0]);

@@ -112,9 +112,10 @@ export class YoloDecoder {
     // row (class-major) so reads are sequential. Nearly every score is below the threshold, so
     // the first comparison is almost never true and the branch is predicted; an anchor whose
     // best score is not above it ends with class -1 (not a candidate). The best class is the
-    // first of equal maxima, as argmax gives.
-    const confidence = thresholds.confidence;
-    best.fill(confidence);
+    // first of equal maxima, as argmax gives. The threshold is compared as float32, as torch
+    // compares a float32 tensor with a Python float: a score of exactly 0.3f is not above 0.3.
+    const confidence = Math.fround(thresholds.confidence);
+    best.fill(-Infinity);
     bestClass.fill(-1);
     for (let c = 0; c < numClasses; c++) {
       const row = base + (4 + c) * A;
