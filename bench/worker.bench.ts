@@ -705,7 +705,7 @@ async function realPart(e: Env): Promise<
         const bareAfter = await bareLoops(modelPath, n, threads, config.BENCH_BARE_SECONDS);
         const bareCpuMs = (bareBefore.cpuMsPerFrame + bareAfter.cpuMsPerFrame) / 2;
         const shares = cpuShares(cpuBefore, cpuAfter);
-        // While both workers are busy, as the bare loops are (see steadyRate); the whole pass,
+        // While every worker is busy, as the bare loops are (see steadyRate); the whole pass,
         // with its first decode and its uneven last batches, beside it.
         const drainFps = jobs.length / shares.seconds;
         const steady = steadyRate(timeline, jobs.length);
@@ -794,7 +794,8 @@ async function realPart(e: Env): Promise<
 /** A comma-separated list of worker counts (a BENCH_* setting), each a positive integer. */
 function workerCounts(value: string, name: string): number[] {
   const counts = value.split(',').map((part) => Number(part.trim()));
-  if (counts.length === 0 || counts.some((n) => !Number.isInteger(n) || n < 1)) {
+  // An empty setting splits to [''], which is 0: refused like any count below 1.
+  if (counts.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new Error(`${name}=${value}: expected worker counts such as 1,2 (positive integers)`);
   }
   return counts;
