@@ -1,14 +1,18 @@
 // Fixtures for the reaper's integration tests: a migrated database and videos in `detecting`
 // with a manifest (no frame files: the reaper never reads them).
+import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { frameJobEntry, frameKey } from '@framewise/contracts';
 import type { FrameJob } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, VideoRepository, createDatabase, migratedTemplate } from '@framewise/db';
-import { createTestDatabase } from '@framewise/testing';
+import { createTestDatabase, sharedInfra } from '@framewise/testing';
 
 /** A fresh migrated database cloned from the shared template. */
-export async function reaperDatabase(): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
+export async function reaperDatabase(): Promise<{
+  db: Kysely<Database>;
+  close: () => Promise<void>;
+}> {
   const database = await createTestDatabase({ template: migratedTemplate() });
   const db = createDatabase({ url: database.url, maxConnections: 6 });
   return {
@@ -18,6 +22,28 @@ export async function reaperDatabase(): Promise<{ db: Kysely<Database>; close():
       await database.drop();
     },
   };
+}
+
+/**
+ * Registers the hooks every reaper integration spec needs: a fresh migrated database and a
+ * client of the shared Redis, opened before the file's tests and closed after them. `use`
+ * receives them once they are open (assign them to the spec's module-level variables).
+ */
+export function withReaperBackends(
+  use: (backends: { db: Kysely<Database>; redis: Redis }) => void,
+): void {
+  let close: (() => Promise<void>) | undefined;
+  let redis: Redis | undefined;
+  beforeAll(async () => {
+    const { db, close: closeDb } = await reaperDatabase();
+    close = closeDb;
+    redis = new Redis(sharedInfra().redisUrl);
+    use({ db, redis });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await close?.();
+  });
 }
 
 /** A video in `detecting` with `frames` manifest rows; returns its id and frame jobs. */

@@ -6,25 +6,22 @@ import type { Database } from '@framewise/db';
 import { ResultRepository, VideoRepository } from '@framewise/db';
 import { createLogger } from '@framewise/observability';
 import { sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
-import { detectingVideo, reaperDatabase } from '../testing.spec-helper';
+import { detectingVideo, withReaperBackends } from '../testing.spec-helper';
 import { Finalizer } from './finalizer';
 
 let db: Kysely<Database>;
-let close: () => Promise<void>;
 let redis: Redis;
 let subscriber: Redis;
 const logger = createLogger({ service: 'reaper-test', level: 'silent' });
 
-beforeAll(async () => {
-  ({ db, close } = await reaperDatabase());
-  redis = new Redis(sharedInfra().redisUrl);
+withReaperBackends((b) => ({ db, redis } = b));
+
+beforeAll(() => {
   subscriber = new Redis(sharedInfra().redisUrl);
 });
 
-afterAll(async () => {
-  redis.disconnect();
+afterAll(() => {
   subscriber.disconnect();
-  await close();
 });
 
 it('finalizes finished videos once, with their completion time and an event; leaves open ones', async () => {

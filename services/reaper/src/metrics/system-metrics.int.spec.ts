@@ -7,23 +7,14 @@ import { ResultRepository, VideoRepository } from '@framewise/db';
 import { Registry, createLogger } from '@framewise/observability';
 import { PermanentJobError, QueueAdmin, QueueConsumer, QueueProducer } from '@framewise/queue';
 import { sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
-import { detectingVideo, reaperDatabase } from '../testing.spec-helper';
+import { detectingVideo, withReaperBackends } from '../testing.spec-helper';
 import { parseAofEnabled, registerSystemMetrics } from './system-metrics';
 
 let db: Kysely<Database>;
-let close: () => Promise<void>;
 let redis: Redis;
 const logger = createLogger({ service: 'reaper-test', level: 'silent' });
 
-beforeAll(async () => {
-  ({ db, close } = await reaperDatabase());
-  redis = new Redis(sharedInfra().redisUrl);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await close();
-});
+withReaperBackends((b) => ({ db, redis } = b));
 
 /** One sample's value from a registry, or undefined when the series is absent. */
 async function sample(

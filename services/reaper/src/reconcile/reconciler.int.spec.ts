@@ -1,29 +1,20 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { frameJobEntry, frameKey, frameQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { FrameRepository, ResultRepository } from '@framewise/db';
 import { createLogger } from '@framewise/observability';
 import { PermanentJobError, QueueConsumer, QueueProducer } from '@framewise/queue';
-import { deleteKeysWithPrefix, sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
-import { detectingVideo, reaperDatabase } from '../testing.spec-helper';
+import { deleteKeysWithPrefix, uniqueKeyPrefix } from '@framewise/testing';
+import { detectingVideo, reaperDatabase, withReaperBackends } from '../testing.spec-helper';
 import { Reconciler } from './reconciler';
 
 let db: Kysely<Database>;
-let close: () => Promise<void>;
 let redis: Redis;
 const logger = createLogger({ service: 'reaper-test', level: 'silent' });
 const GRACE_MS = 60_000;
 
-beforeAll(async () => {
-  ({ db, close } = await reaperDatabase());
-  redis = new Redis(sharedInfra().redisUrl);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await close();
-});
+withReaperBackends((b) => ({ db, redis } = b));
 
 function reconciler(prefix: string, on: Kysely<Database> = db, pageSize = 3, scanChunk = 2) {
   const queue = frameQueue({ keyPrefix: prefix });

@@ -1,29 +1,20 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { videoJobId, videoQueue } from '@framewise/contracts';
 import type { Database } from '@framewise/db';
 import { VideoRepository } from '@framewise/db';
 import { createLogger } from '@framewise/observability';
 import { PermanentJobError, QueueConsumer, QueueProducer } from '@framewise/queue';
-import { deleteKeysWithPrefix, sharedInfra, uniqueKeyPrefix } from '@framewise/testing';
-import { reaperDatabase } from '../testing.spec-helper';
+import { deleteKeysWithPrefix, uniqueKeyPrefix } from '@framewise/testing';
+import { withReaperBackends } from '../testing.spec-helper';
 import { VideoReconciler } from './video-reconciler';
 
 let db: Kysely<Database>;
-let close: () => Promise<void>;
 let redis: Redis;
 const logger = createLogger({ service: 'reaper-test', level: 'silent' });
 const GRACE_MS = 60_000;
 
-beforeAll(async () => {
-  ({ db, close } = await reaperDatabase());
-  redis = new Redis(sharedInfra().redisUrl);
-});
-
-afterAll(async () => {
-  redis.disconnect();
-  await close();
-});
+withReaperBackends((b) => ({ db, redis } = b));
 
 async function uploadedVideo(): Promise<string> {
   const video = await new VideoRepository(db).create({
