@@ -90,3 +90,44 @@ describe('decoding ignores embedded ICC profiles, as cv2.imread does', () => {
     expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
   });
 });
+
+describe('the source size', () => {
+  // A 96x64 image, 64 wide letterbox: landscape 64x43 (top 10), portrait 43x64 (left 10).
+  const landscape = { width: 96, height: 64, resizedWidth: 64, resizedHeight: 43 };
+  const portrait = { width: 64, height: 96, resizedWidth: 43, resizedHeight: 64 };
+
+  it('is the EXIF-rotated size for orientations 5–8, as libvips turns the pixels', async () => {
+    const base = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#456' } })
+      .jpeg()
+      .toBuffer();
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const rotated = await sharp(base).withMetadata({ orientation }).jpeg().toBuffer();
+      const { geometry } = await resizeForInput(rotated, 64, 64);
+      const expected = orientation >= 5 ? portrait : landscape;
+      expect([orientation, geometry]).toMatchObject([
+        orientation,
+        {
+          srcWidth: expected.width,
+          srcHeight: expected.height,
+          resizedWidth: expected.resizedWidth,
+          resizedHeight: expected.resizedHeight,
+        },
+      ]);
+    }
+  });
+
+  it('is the stored size for a JPEG without EXIF (read from its headers) and for a PNG', async () => {
+    const image = sharp({ create: { width: 96, height: 64, channels: 3, background: '#456' } });
+    for (const bytes of [
+      await image.clone().jpeg().toBuffer(),
+      await image.clone().png().toBuffer(),
+    ]) {
+      expect((await resizeForInput(bytes, 64, 64)).geometry).toMatchObject({
+        srcWidth: 96,
+        srcHeight: 64,
+        resizedWidth: 64,
+        resizedHeight: 43,
+      });
+    }
+  });
+});

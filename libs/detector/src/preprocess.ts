@@ -4,6 +4,7 @@
 import sharp from 'sharp';
 import type { ImageInput } from './detector';
 import { ImageInputError } from './errors';
+import { plainJpegSize } from './jpeg-size';
 import type { LetterboxGeometry } from './letterbox';
 import { letterboxGeometry } from './letterbox';
 
@@ -91,9 +92,10 @@ export interface ResizedImage {
 /**
  * Decodes `image` and resizes it to its letterbox inside a `width`×`height` input.
  *
- * Both the header read (for the original size) and the resize are queued on libuv's pool before
- * this returns its promise, with no JS step between them, so the image is decoded and resized
- * while the inference thread runs the previous batch, whatever the JS thread does meanwhile.
+ * The resize is queued on libuv's pool before this returns its promise (with the header read
+ * for the original size, when that is not read from the JPEG's headers here), so the image is
+ * decoded and resized while the inference thread runs the previous batch, whatever the JS
+ * thread does meanwhile.
  * sharp's `fit: 'inside'` rounds sizes as Ultralytics does (checked on 120 size pairs in
  * preprocess.int.spec.ts); the geometry is rebuilt from the size sharp actually produced all the same.
  */
@@ -112,10 +114,15 @@ export async function resizeForInput(
       // profiles; converting through one changes the pixels and costs a colour transform of
       // the whole decoded image (about half the decode time of bus.jpg).
       source = sharp(image, { failOn: 'error', ignoreIcc: true }).autoOrient();
-      // autoOrient swaps width and height for rotated EXIF orientations.
-      size = sharp(image)
-        .metadata()
-        .then((meta) => meta.autoOrient);
+      // The source size: read from the JPEG's headers when that is certain (no EXIF, so no
+      // rotation), which spares a second libvips call per frame; otherwise libvips' header
+      // read, where autoOrient swaps width and height for rotated EXIF orientations.
+      const plain = plainJpegSize(image);
+      size = plain
+        ? Promise.resolve(plain)
+        : sharp(image)
+            .metadata()
+            .then((meta) => meta.autoOrient);
     } else {
       const { data, width: w, height: h, channels } = image;
       if (data.length !== w * h * channels) {
