@@ -177,6 +177,36 @@ describe('OnnxYoloDetector.detectMany', () => {
     await detector.close();
   });
 
+  it.each([
+    ['a fixed batch of 2', { batch: 2 }, {}],
+    ['a dynamic batch, one image a run', {}, { maxBatch: 1 }],
+  ])(
+    'hands each run the output buffer of an earlier one (%s), with the right detections',
+    async (_name, model, options) => {
+      const detector = await OnnxYoloDetector.load({
+        model: { path: await writeRedSquareModel(file(`reuse-${_name.length}.onnx`), model) },
+        ...options,
+      });
+      // A square in a different place in every frame: a stale output would show the wrong one.
+      const frames = await Promise.all(
+        Array.from({ length: 9 }, (_, n) =>
+          redSquaresImage(640, 360, [{ left: 10 + n * 30, top: 40, width: 50, height: 50 }], 'png'),
+        ),
+      );
+      const seen: number[] = [];
+      for await (const outcome of detector.detectMany(frames.map((image) => ({ image })))) {
+        seen.push(Math.round(outcome.detections?.[0]?.box.x1 ?? -1));
+      }
+      expect(seen).toEqual(frames.map((_, n) => 10 + n * 30));
+      // Every run but the second reuses a buffer: the warm-up's output serves the first, and
+      // the second is handed over while the first still runs, before any other is free.
+      const stats = detector.stats();
+      expect(stats.batches).toBeGreaterThan(2);
+      expect(stats.reusedOutputs).toBe(stats.batches - 1);
+      await detector.close();
+    },
+  );
+
   it('counts in inputWaitMs the time it waits for input that inference did not hide', async () => {
     const detector = await OnnxYoloDetector.load({
       model: { path: await writeRedSquareModel(file('wait.onnx'), { inputSize: 64 }) },

@@ -71,7 +71,8 @@ export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOpti
  * while the inference thread runs other batches; `inferenceMs` is time inside `session.run` on
  * the inference thread. `inputWaitMs` is how long the inference thread sat idle waiting for its
  * next batch (idle gaps between runs within a stream): the part of input preparation that
- * inference did NOT hide (near 0 when the overlap works).
+ * inference did NOT hide (near 0 when the overlap works). `reusedOutputs` counts the runs whose
+ * output onnxruntime wrote into the buffer of an earlier, already decoded output.
  */
 export interface DetectorStats {
   images: number;
@@ -81,6 +82,7 @@ export interface DetectorStats {
   inferenceMs: number;
   decodeMs: number;
   inputWaitMs: number;
+  reusedOutputs: number;
 }
 
 function zeroStats(): DetectorStats {
@@ -92,8 +94,12 @@ function zeroStats(): DetectorStats {
     inferenceMs: 0,
     decodeMs: 0,
     inputWaitMs: 0,
+    reusedOutputs: 0,
   };
 }
+
+/** Free output buffers kept: one per batch that can be in flight, and one to spare. */
+const MAX_FREE_OUTPUTS = 3;
 
 const noopLogger: DetectorLogger = { info: () => undefined, warn: () => undefined };
 
@@ -159,6 +165,13 @@ interface PreparedBatch<T extends DetectItem> {
 export class OnnxYoloDetector implements Detector {
   private readonly decoder: YoloDecoder;
   private readonly freeBuffers: BatchBuffer[] = [];
+  /**
+   * Output buffers of decoded batches, offered to the next runs. Without them every run hands
+   * this thread a new output buffer (2.8 MB for YOLOv8n at 640), and that churn of memory
+   * outside the heap is what sets V8's collector going: the worker measured a young-generation
+   * collection every ~8 frames and a full one every ~40, "external memory pressure".
+   */
+  private readonly freeOutputs: ArrayBuffer[] = [];
   private readonly thresholds: DecodeThresholds;
   private readonly batchSize: number;
   private closed = false;
@@ -437,12 +450,14 @@ export class OnnxYoloDetector implements Detector {
     // A fixed-batch model always gets its full batch; unused slots keep old pixels and their
     // results are ignored.
     const n = fixedBatch ?? good.length;
+    const outputDims = [n, this.spec.channels, this.spec.anchors];
     const output = this.thread
       .run({
         inputName: this.spec.inputName,
         outputName: this.spec.outputName,
         input: buffer.take(),
         dims: [n, 3, h, w],
+        ...this.takeOutputBuffer(n * this.spec.channels * this.spec.anchors * 4, outputDims),
       })
       .then((result) => {
         // A failed run keeps the memory; the pool makes a new buffer when it needs one.
@@ -469,6 +484,7 @@ export class OnnxYoloDetector implements Detector {
     if (run) {
       this.counters.inferenceMs += run.runMs;
       if (submitted.countIdle) this.counters.inputWaitMs += run.idleMs;
+      if (run.reusedOutput) this.counters.reusedOutputs += 1;
     }
     const output = run?.data;
     const start = performance.now();
@@ -481,6 +497,8 @@ export class OnnxYoloDetector implements Detector {
       return { item, detections };
     });
     this.counters.decodeMs += performance.now() - start;
+    // Decoded: nothing refers to the output any more, so its buffer can take a later one.
+    if (output && this.freeOutputs.length < MAX_FREE_OUTPUTS) this.freeOutputs.push(output.buffer);
     this.counters.images += prepared.items.length;
     this.counters.batches += 1;
     return outcomes;
@@ -509,6 +527,20 @@ export class OnnxYoloDetector implements Detector {
         'they are enlarged again and detections lose detail: store them at the model input ' +
         `size (framewise: EXTRACT_FRAME_MAX_SIZE=${Math.max(this.spec.inputWidth, this.spec.inputHeight)} on the extractor)`,
     );
+  }
+
+  /**
+   * A free output buffer of `bytes` for the next run, if there is one (a dynamic-batch model's
+   * partial batch needs a smaller one: buffers of another size are dropped, not kept).
+   */
+  private takeOutputBuffer(
+    bytes: number,
+    outputDims: readonly number[],
+  ): { output?: ArrayBuffer; outputDims?: readonly number[] } {
+    for (let buffer = this.freeOutputs.pop(); buffer; buffer = this.freeOutputs.pop()) {
+      if (buffer.byteLength === bytes) return { output: buffer, outputDims };
+    }
+    return {};
   }
 
   /** Input buffers are reused; a second one exists only while two batches overlap. */
