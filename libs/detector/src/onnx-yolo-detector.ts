@@ -450,14 +450,13 @@ export class OnnxYoloDetector implements Detector {
     // A fixed-batch model always gets its full batch; unused slots keep old pixels and their
     // results are ignored.
     const n = fixedBatch ?? good.length;
-    const outputDims = [n, this.spec.channels, this.spec.anchors];
     const output = this.thread
       .run({
         inputName: this.spec.inputName,
         outputName: this.spec.outputName,
         input: buffer.take(),
         dims: [n, 3, h, w],
-        ...this.takeOutputBuffer(n * this.spec.channels * this.spec.anchors * 4, outputDims),
+        ...this.takeOutputBuffer([n, this.spec.channels, this.spec.anchors]),
       })
       .then((result) => {
         // A failed run keeps the memory; the pool makes a new buffer when it needs one.
@@ -530,13 +529,14 @@ export class OnnxYoloDetector implements Detector {
   }
 
   /**
-   * A free output buffer of `bytes` for the next run, if there is one (a dynamic-batch model's
+   * A free buffer for an output of `outputDims`, if there is one (a dynamic-batch model's
    * partial batch needs a smaller one: buffers of another size are dropped, not kept).
    */
-  private takeOutputBuffer(
-    bytes: number,
-    outputDims: readonly number[],
-  ): { output?: ArrayBuffer; outputDims?: readonly number[] } {
+  private takeOutputBuffer(outputDims: readonly number[]): {
+    output?: ArrayBuffer;
+    outputDims?: readonly number[];
+  } {
+    const bytes = outputDims.reduce((a, b) => a * b, Float32Array.BYTES_PER_ELEMENT);
     for (let buffer = this.freeOutputs.pop(); buffer; buffer = this.freeOutputs.pop()) {
       if (buffer.byteLength === bytes) return { output: buffer, outputDims };
     }
