@@ -58,7 +58,9 @@
 // BENCH_WORKER_NODE_OPTIONS (NODE_OPTIONS of the worker processes only, for A/B runs of V8
 // flags), BENCH_CPU_PROF (a directory: worker processes write V8 CPU profiles there, and the bench
 // each run's steady-state window; `tsx bench/cpuprofile-summary.ts <dir> --window=sim-8`
-// sums them).
+// sums them), BENCH_WORKER_LOG_DIR (a directory: each worker process's stdout, its log lines
+// and whatever V8 prints such as --trace-gc set from a --require preload, goes to
+// worker-<pid>.log there instead of being discarded).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -93,6 +95,7 @@ const schema = z.object({
   BENCH_SKIP_SIM: int({ min: 0, max: 1, default: 0 }),
   BENCH_CPU_PROF: text().optional(),
   BENCH_WORKER_NODE_OPTIONS: text().optional(),
+  BENCH_WORKER_LOG_DIR: text().optional(),
   BENCH_WORKER_RUNTIME: z.enum(['dist', 'tsx']).default('dist'),
   FRAMEWISE_FIXTURES: text({ default: path.join(__dirname, '..', '..', 'shared', 'fixtures') }),
 });
@@ -100,6 +103,9 @@ const schema = z.object({
 const env = process.env;
 const config = loadConfig(schema, env, { service: 'bench-worker' });
 const root = path.resolve(__dirname, '..');
+const logDir =
+  config.BENCH_WORKER_LOG_DIR === undefined ? undefined : path.resolve(config.BENCH_WORKER_LOG_DIR);
+if (logDir !== undefined) fs.mkdirSync(logDir, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'framewise-bench-worker-'));
 const storageRoot = path.join(work, 'storage');
 fs.mkdirSync(storageRoot);
@@ -461,7 +467,12 @@ async function startWorkers(
                 const ops = (JSON.parse(line) as { ops?: string }).ops ?? '';
                 buffered = '';
                 child.stdout.off('data', onData);
-                child.stdout.resume(); // keep draining its output
+                if (logDir === undefined)
+                  child.stdout.resume(); // keep draining its output
+                else
+                  child.stdout.pipe(
+                    fs.createWriteStream(path.join(logDir, `worker-${child.pid}.log`)),
+                  );
                 resolve({ child, metricsUrl: `${ops}/metrics` });
               };
               child.stdout.on('data', onData);
