@@ -195,4 +195,19 @@ describe('red-square test model', () => {
     expect(await detector.detect(await redSquaresImage(500, 500, [], 'jpeg'))).toEqual([]);
     await detector.close();
   });
+
+  it('the failsOnRed variant loads and runs on gray, and fails inside onnxruntime on red', async () => {
+    const detector = await load('fails', { failsOnRed: true });
+    expect(await detector.detect(await redSquaresImage(320, 320, [], 'png'))).toEqual([]);
+    const red = await redSquaresImage(
+      320,
+      320,
+      [{ left: 10, top: 10, width: 40, height: 40 }],
+      'png',
+    );
+    await expect(detector.detect(red)).rejects.toThrow(/broadcast/i);
+    // A failed run leaves the session usable: the next image without red runs.
+    expect(await detector.detect(await redSquaresImage(320, 320, [], 'png'))).toEqual([]);
+    await detector.close();
+  });
 });

@@ -42,6 +42,13 @@ export interface RedSquareModelOptions {
   readonly task?: 'detect' | 'pose';
   /** Leave out the Ultralytics metadata (names, task, imgsz…) to test fallbacks. Default true. */
   readonly metadata?: boolean;
+  /**
+   * A model that breaks on real input: it loads and warms up (on gray), but a run whose batch
+   * has a red pixel fails inside onnxruntime (the output is added to zeros of one anchor more
+   * than there are). For testing what happens when the detector itself fails, not an image.
+   * Default false.
+   */
+  readonly failsOnRed?: boolean;
 }
 
 interface Attribute {
@@ -182,8 +189,19 @@ export function buildRedSquareModel(options: RedSquareModelOptions = {}): Uint8A
     g.ints([2, 3]),
     g.ints([stride, stride]),
   ]);
-  const output = g.op('Reshape', [sampled, g.ints([0, channels, -1])]);
   const anchors = Math.ceil((H - offset) / stride) * Math.ceil((W - offset) / stride);
+  let output = g.op('Reshape', [sampled, g.ints([0, channels, -1])]);
+  if (options.failsOnRed) {
+    // output + zeros of shape [anchors + (any red pixel in the batch ? 1 : 0)]: a broadcast that
+    // only fails at run time, on red (a data-dependent Reshape is optimized away by onnxruntime).
+    const anyRed = g.op(
+      'Cast',
+      [g.op('Reshape', [g.op('ReduceMax', [m]), g.ints([1])])],
+      [{ name: 'to', type: OnnxAttributeType.INT, i: OnnxDataType.INT64 }],
+    );
+    const zeros = g.op('ConstantOfShape', [g.op('Add', [g.ints([anchors]), anyRed])]);
+    output = g.op('Add', [output, zeros]);
+  }
   g.nodes.push({ opType: 'Identity', input: [output], output: ['output0'], name: 'output0' });
 
   const batchDim =
