@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Database } from '@framewise/db';
 import { VideoRepository } from '@framewise/db';
+import { writeRedSquareModel } from '@framewise/detector';
+import { QueueAdmin } from '@framewise/queue';
 import { LocalVolumeStorage } from '@framewise/storage';
 import type { PostgresServer, RedisServer } from '@framewise/testing';
 import { sharedInfra, startPostgres, startRedis, uniqueKeyPrefix } from '@framewise/testing';
@@ -259,5 +261,38 @@ it('finishes the batch in hand on SIGTERM and exits 0', async () => {
     start('worker', vars);
     start('reaper', vars);
     await expectFinished(db, videoId, () => worker.output.join(''));
+  });
+});
+
+it('exits with code 1 when the detector keeps failing, handing its jobs back; a healthy worker finishes', async () => {
+  const failing = await writeRedSquareModel(`${space.dir}/fails-on-red.onnx`, {
+    inputSize: 320,
+    failsOnRed: true,
+  });
+  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
+    // Every frame has a red square: every run fails inside onnxruntime (the model loads and
+    // warms up on gray, so the worker starts and claims as usual).
+    const broken = start('worker', {
+      ...vars,
+      WORKER_MODEL_PATH: failing,
+      WORKER_MAX_DETECTOR_FAILURES: '2',
+    });
+    expect(await broken.exited).toBe(1);
+    const output = broken.output.join('');
+    expect(output).toContain('the detector failed 2 times in a row; giving up');
+    expect(output).toContain('exiting: the detector keeps failing');
+    // Nothing lost and nothing blamed on the frames: no claim left behind, no dead letter, no
+    // result or failure recorded; the jobs it held wait as retries.
+    const depths = await new QueueAdmin(testQueue(prefix), redis).depths();
+    expect(depths).toMatchObject({ processing: 0, dead: 0 });
+    expect(depths.pending + depths.delayed).toBe(150);
+    expect(depths.delayed).toBeGreaterThan(0);
+    const before = await frameOutcomes(db, videoId);
+    expect(before.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
+
+    const healthy = start('worker', vars);
+    start('reaper', vars);
+    await expectFinished(db, videoId, () => healthy.output.join(''));
+    expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
   });
 });
