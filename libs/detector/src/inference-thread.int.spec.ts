@@ -87,87 +87,61 @@ describe('InferenceThread', () => {
     await thread.close();
   });
 
-  it('writes the output into an offered buffer of its size, and drops one that does not fit', async () => {
+  /** A red-square thread, and a run of the standard input that may offer an output buffer. */
+  async function offeringThread() {
     const { thread, outputs } = await InferenceThread.open(
       buildRedSquareModel({ inputSize: SIZE }),
       cpu,
     );
     const outputName = outputs[0]?.name ?? '';
-    const fresh = await thread.run({ inputName: 'images', outputName, input: input(), dims });
+    const run = (output?: ArrayBuffer, outputDims?: readonly number[]) =>
+      thread.run({
+        inputName: 'images',
+        outputName,
+        input: input(),
+        dims,
+        ...(output ? { output, outputDims } : {}),
+      });
+    return { thread, run };
+  }
+
+  it('writes the output into an offered buffer of its size, and drops one that does not fit', async () => {
+    const { thread, run } = await offeringThread();
+    const fresh = await run();
     expect(fresh.reusedOutput).toBe(false);
     const expected = Array.from(fresh.data);
     expect(new Set(expected).size).toBeGreaterThan(1); // not a constant the garbage could match
 
     // Garbage in the offered buffer: only onnxruntime writing the whole output can clear it.
     const offered = new Float32Array(fresh.data.length).fill(-7).buffer;
-    const run = thread.run({
-      inputName: 'images',
-      outputName,
-      input: input(),
-      dims,
-      output: offered,
-      outputDims: fresh.dims,
-    });
+    const running = run(offered, fresh.dims);
     expect(offered.byteLength).toBe(0); // transferred, not copied
-    const reused = await run;
+    const reused = await running;
     expect(reused.reusedOutput).toBe(true);
     expect(reused.dims).toEqual(fresh.dims);
     expect(Array.from(reused.data)).toEqual(expected);
 
     // A buffer too small for the output (kept from a partial batch) is not used, and the
     // next one that fits is.
-    const small = await thread.run({
-      inputName: 'images',
-      outputName,
-      input: input(),
-      dims,
-      output: new ArrayBuffer(16),
-      outputDims: fresh.dims,
-    });
+    const small = await run(new ArrayBuffer(16), fresh.dims);
     expect(small.reusedOutput).toBe(false);
     expect(Array.from(small.data)).toEqual(expected);
-    const fits = await thread.run({
-      inputName: 'images',
-      outputName,
-      input: input(),
-      dims,
-      output: small.data.buffer,
-      outputDims: small.dims,
-    });
-    expect(fits.reusedOutput).toBe(true);
+    expect((await run(small.data.buffer, small.dims)).reusedOutput).toBe(true);
     await thread.close();
   });
 
   it('runs without the offered buffer when onnxruntime refuses it, and stops offering it', async () => {
-    const { thread, outputs } = await InferenceThread.open(
-      buildRedSquareModel({ inputSize: SIZE }),
-      cpu,
-    );
-    const outputName = outputs[0]?.name ?? '';
-    const fresh = await thread.run({ inputName: 'images', outputName, input: input(), dims });
+    const { thread, run } = await offeringThread();
+    const fresh = await run();
     const [n = 0, channels = 0, anchors = 0] = fresh.dims;
     const expected = Array.from(fresh.data);
     // The right size in the wrong shape: onnxruntime rejects a preallocated output that does
     // not have the output's shape.
-    const refused = await thread.run({
-      inputName: 'images',
-      outputName,
-      input: input(),
-      dims,
-      output: new ArrayBuffer(fresh.data.byteLength),
-      outputDims: [n, anchors, channels],
-    });
+    const refused = await run(new ArrayBuffer(fresh.data.byteLength), [n, anchors, channels]);
     expect(refused.reusedOutput).toBe(false);
     expect(Array.from(refused.data)).toEqual(expected);
     // From then on, offers are declined even when they fit.
-    const later = await thread.run({
-      inputName: 'images',
-      outputName,
-      input: input(),
-      dims,
-      output: new ArrayBuffer(fresh.data.byteLength),
-      outputDims: fresh.dims,
-    });
+    const later = await run(new ArrayBuffer(fresh.data.byteLength), fresh.dims);
     expect(later.reusedOutput).toBe(false);
     expect(Array.from(later.data)).toEqual(expected);
     await thread.close();
