@@ -33,9 +33,10 @@ export {
   postgresVersion,
 } from './servers/postgres-server';
 export type { PostgresProcessOptions } from './servers/postgres-server';
+export { freePort, PORT_RESERVATION_MS } from './servers/ports';
+export type { PortPickOptions } from './servers/ports';
 export {
   childrenOf,
-  freePort,
   isAlive,
   killTree,
   tailOf,
