@@ -198,11 +198,13 @@ describe('OnnxYoloDetector.detectMany', () => {
         seen.push(Math.round(outcome.detections?.[0]?.box.x1 ?? -1));
       }
       expect(seen).toEqual(frames.map((_, n) => 10 + n * 30));
-      // Every run but the second reuses a buffer: the warm-up's output serves the first, and
-      // the second is handed over while the first still runs, before any other is free.
+      // Every run but perhaps the second reuses a buffer: the warm-up's output serves the
+      // first, and the second is usually handed over while the first still runs, before any
+      // other is free (on a loaded host the first may be done and decoded by then).
       const stats = detector.stats();
       expect(stats.batches).toBeGreaterThan(2);
-      expect(stats.reusedOutputs).toBe(stats.batches - 1);
+      expect(stats.reusedOutputs).toBeGreaterThanOrEqual(stats.batches - 1);
+      expect(stats.reusedOutputs).toBeLessThanOrEqual(stats.batches);
       await detector.close();
     },
   );
