@@ -105,7 +105,7 @@ describe('InferenceThread', () => {
     return { thread, run };
   }
 
-  it('writes the output into an offered buffer of its size, and drops one that does not fit', async () => {
+  it('writes the output into an offered buffer that is large enough, and drops one too small', async () => {
     const { thread, run } = await offeringThread();
     const fresh = await run();
     expect(fresh.reusedOutput).toBe(false);
@@ -127,6 +127,16 @@ describe('InferenceThread', () => {
     expect(small.reusedOutput).toBe(false);
     expect(Array.from(small.data)).toEqual(expected);
     expect((await run(small.data.buffer, small.dims)).reusedOutput).toBe(true);
+
+    // A larger buffer (kept from a full batch, offered to a partial one) takes the output in
+    // its first bytes and comes back whole; the bytes after the output are left as they were.
+    const large = new Float32Array(fresh.data.length + 100).fill(-7).buffer;
+    const partial = await run(large, fresh.dims);
+    expect(partial.reusedOutput).toBe(true);
+    expect(partial.data.byteOffset).toBe(0);
+    expect(Array.from(partial.data)).toEqual(expected);
+    expect(partial.data.buffer.byteLength).toBe((fresh.data.length + 100) * 4);
+    expect(new Float32Array(partial.data.buffer, fresh.data.byteLength)[99]).toBe(-7);
     await thread.close();
   });
 

@@ -44,7 +44,10 @@ export interface OpenedThreadSession {
 
 /** One finished run: the output tensor's data and how the thread spent its time. */
 export interface ThreadRunResult {
-  /** The output; its buffer is this side's to keep, and to offer back as a later `output`. */
+  /**
+   * The output; its buffer is this side's to keep, and to offer back as a later `output`. A
+   * reused buffer larger than the output comes back whole, with `data` a view of its first bytes.
+   */
   readonly data: Float32Array<ArrayBuffer>;
   /** Whether onnxruntime wrote the output into the request's `output` buffer. */
   readonly reusedOutput: boolean;
@@ -72,9 +75,9 @@ export interface ThreadRunRequest {
   readonly dims: readonly number[];
   /**
    * A buffer for the output, from an earlier result, and the output's expected dims. It is
-   * transferred too; onnxruntime writes the output into it (a preallocated output) when its size
-   * fits, so no new output buffer reaches this side and this side's garbage collector has a few
-   * MB less per run to collect. Ignored (and dropped) when it does not fit.
+   * transferred too; onnxruntime writes the output into its first bytes (a preallocated output)
+   * when it is large enough, so no new output buffer reaches this side and this side's garbage
+   * collector has a few MB less per run to collect. Ignored (and dropped) when it is too small.
    */
   readonly output?: ArrayBuffer;
   readonly outputDims?: readonly number[];
@@ -153,9 +156,11 @@ async function handle(message) {
     const idleMs = lastEnd === undefined ? 0 : Math.max(0, start - lastEnd);
     const count = (dims) => dims.reduce((a, b) => a * b, 1);
     let offered;
+    // A larger buffer serves too (a dynamic-batch model's partial batch): its first bytes.
     if (preallocate && message.output && message.outputDims &&
-        message.output.byteLength === count(message.outputDims) * 4) {
-      offered = new ort.Tensor('float32', new Float32Array(message.output), message.outputDims);
+        message.output.byteLength >= count(message.outputDims) * 4) {
+      const view = new Float32Array(message.output, 0, count(message.outputDims));
+      offered = new ort.Tensor('float32', view, message.outputDims);
     }
     let outputs;
     let reused = false;
@@ -181,11 +186,13 @@ async function handle(message) {
       throw new Error('model returned no float32 output "' + message.outputName + '"');
     }
     // onnxruntime-node writes a preallocated output in place and returns a copy of it: the
-    // offered buffer goes back and the copy is left to this thread's collector, whose heap is
-    // tiny. Otherwise the output's own buffer, when it holds just the output (it is then moved,
-    // not copied).
+    // offered buffer goes back whole (a view of its first bytes) and the copy is left to this
+    // thread's collector, whose heap is tiny. Otherwise the output's own buffer, when it holds
+    // just the output (it is then moved, not copied).
     let data = reused ? offered.data : output.data;
-    if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) data = new Float32Array(data);
+    if (!reused && (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength)) {
+      data = new Float32Array(data);
+    }
     return {
       reply: { data, reused, input: message.input, dims: output.dims, runMs: lastEnd - start, idleMs },
       transfer: [data.buffer, message.input],

@@ -180,6 +180,8 @@ describe('OnnxYoloDetector.detectMany', () => {
   it.each([
     ['a fixed batch of 2', { batch: 2 }, {}],
     ['a dynamic batch, one image a run', {}, { maxBatch: 1 }],
+    // Batches of 4, 4 and 1: the partial batch's output goes into a full batch's buffer.
+    ['a dynamic batch of up to 4, the last one partial', {}, { maxBatch: 4 }],
   ])(
     'hands each run the output buffer of an earlier one (%s), with the right detections',
     async (_name, model, options) => {

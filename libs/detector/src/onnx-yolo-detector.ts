@@ -529,8 +529,9 @@ export class OnnxYoloDetector implements Detector {
   }
 
   /**
-   * A free buffer for an output of `outputDims`, if there is one (a dynamic-batch model's
-   * partial batch needs a smaller one: buffers of another size are dropped, not kept).
+   * A free buffer for an output of `outputDims`, if there is one. A larger one serves too (a
+   * dynamic-batch model's partial batch: the output fills its first bytes, and the whole buffer
+   * comes back for a later full batch); smaller ones, from partial batches, are dropped.
    */
   private takeOutputBuffer(outputDims: readonly number[]): {
     output?: ArrayBuffer;
@@ -538,7 +539,7 @@ export class OnnxYoloDetector implements Detector {
   } {
     const bytes = outputDims.reduce((a, b) => a * b, Float32Array.BYTES_PER_ELEMENT);
     for (let buffer = this.freeOutputs.pop(); buffer; buffer = this.freeOutputs.pop()) {
-      if (buffer.byteLength === bytes) return { output: buffer, outputDims };
+      if (buffer.byteLength >= bytes) return { output: buffer, outputDims };
     }
     return {};
   }
