@@ -422,17 +422,18 @@ async function startWorkers(
     config.BENCH_CPU_PROF === undefined
       ? []
       : ['--cpu-prof', `--cpu-prof-dir=${path.resolve(config.BENCH_CPU_PROF)}`];
-  const entry =
-    config.BENCH_WORKER_RUNTIME === 'dist'
-      ? ['services/worker/dist/main.js']
-      : ['--import', 'tsx', 'services/worker/src/main.ts'];
+  const dist = config.BENCH_WORKER_RUNTIME === 'dist';
+  const entry = dist
+    ? ['services/worker/dist/main.js']
+    : ['--import', 'tsx', 'services/worker/src/main.ts'];
   const children = Array.from({ length: n }, () =>
     spawn(process.execPath, [...prof, ...entry, ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         PATH: env.PATH ?? '',
-        TSX_TSCONFIG_PATH: path.join(root, 'services/worker/tsconfig.json'),
+        // Only tsx reads it; the compiled worker gets no variable it does not use.
+        ...(dist ? {} : { TSX_TSCONFIG_PATH: path.join(root, 'services/worker/tsconfig.json') }),
         OPS_PORT: '0',
         OPS_HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
