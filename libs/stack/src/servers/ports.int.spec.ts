@@ -4,7 +4,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PORT_RESERVATION_MS, ephemeralRange, freePort, pickRange } from './ports';
+import { which } from './binaries';
+import {
+  PORT_RESERVATION_MS,
+  ephemeralRange,
+  freePort,
+  pickRange,
+  reservationDirIn,
+} from './ports';
 
 const run = promisify(execFile);
 
@@ -110,4 +117,42 @@ test('the default range lies below the ephemeral range when there is room, else 
   expect(pickRange([32768, 60999])).toEqual([15000, 32767]);
   expect(pickRange([10000, 60000])).toEqual([60001, 65535]);
   expect(() => pickRange([1024, 65000])).toThrow(/ip_local_port_range/);
+});
+
+describe('the shared reservation directory', () => {
+  it('is writable by every user, with the sticky bit (as /tmp is)', () => {
+    const made = reservationDirIn(dir);
+    expect(made).toBe(path.join(dir, 'framewise-ports'));
+    expect(fs.statSync(made).mode & 0o7777).toBe(0o1777);
+    expect(reservationDirIn(dir)).toBe(made);
+  });
+
+  const setpriv = which('setpriv', process.env);
+  const asRoot = process.getuid?.() === 0;
+  (asRoot && setpriv ? it : it.skip)(
+    `is a per-user one where another user left it unwritable${asRoot && setpriv ? '' : ' (needs root and setpriv)'}`,
+    async () => {
+      fs.chmodSync(dir, 0o777);
+      fs.mkdirSync(path.join(dir, 'framewise-ports'), { mode: 0o755 });
+      const script = `
+        const { reservationDirIn } = require(${JSON.stringify(path.join(__dirname, 'ports.ts'))});
+        console.log(reservationDirIn(${JSON.stringify(dir)}));`;
+      const { stdout } = await run(
+        setpriv ?? 'setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          '--import',
+          'tsx',
+          '-e',
+          script,
+        ],
+        { cwd: path.join(__dirname, '..', '..'), env: { ...process.env, HOME: dir } },
+      );
+      expect(stdout.trim()).toBe(path.join(dir, 'framewise-ports-65534'));
+    },
+    30_000,
+  );
 });

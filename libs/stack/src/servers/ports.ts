@@ -40,7 +40,7 @@ export async function freePort(options: PortPickOptions = {}): Promise<number> {
   )) {
     throw new Error(`invalid port range ${low}–${high}`);
   }
-  const dir = options.reservationDir ?? path.join(os.tmpdir(), 'framewise-ports');
+  const dir = options.reservationDir ?? reservationDirIn(os.tmpdir());
   fs.mkdirSync(dir, { recursive: true });
   const size = high - low + 1;
   // Random order without repeats: a small range is searched exhaustively.
@@ -90,6 +90,27 @@ export function pickRange([ephemeralLow, ephemeralHigh]: readonly [number, numbe
     `the kernel's ephemeral port range (${ephemeralLow}–${ephemeralHigh}) leaves no room for ` +
       `local servers: narrow net.ipv4.ip_local_port_range, or pass a range to freePort`,
   );
+}
+
+/**
+ * `framewise-ports` under `tmp`, made writable by every user with the sticky bit (as /tmp is),
+ * so root's tests and a user's stack share it; a per-user directory where an older one is not
+ * writable for this user.
+ */
+export function reservationDirIn(tmp: string): string {
+  const shared = path.join(tmp, 'framewise-ports');
+  try {
+    fs.mkdirSync(shared);
+    fs.chmodSync(shared, 0o1777); // mkdir's mode would be cut by the umask
+  } catch {
+    // there already (or tmp is not writable: the access check below says so)
+  }
+  try {
+    fs.accessSync(shared, fs.constants.W_OK);
+    return shared;
+  } catch {
+    return path.join(tmp, `framewise-ports-${os.userInfo().uid}`);
+  }
 }
 
 /** Creates the port's reservation file, or takes over one older than the reservation time. */
