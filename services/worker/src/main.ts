@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       executionProviders: providers,
       ...(config.WORKER_THREADS === undefined ? {} : { intraOpThreads: config.WORKER_THREADS }),
       helperThreadNice: config.WORKER_HELPER_THREAD_NICE,
+      fastShrinkOnLoad: config.WORKER_FAST_SHRINK_ON_LOAD,
       maxBatch: config.WORKER_BATCH_MAX,
       logger: withContext(logger, { component: 'detector' }),
     });
