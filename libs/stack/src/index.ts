@@ -35,11 +35,4 @@ export {
 export type { PostgresProcessOptions } from './servers/postgres-server';
 export { freePort, PORT_RESERVATION_MS } from './servers/ports';
 export type { PortPickOptions } from './servers/ports';
-export {
-  childrenOf,
-  isAlive,
-  killTree,
-  tailOf,
-  waitForExit,
-  waitUntil,
-} from './servers/processes';
+export { childrenOf, isAlive, killTree, tailOf, waitForExit, waitUntil } from './servers/processes';
