@@ -1,4 +1,7 @@
-import { forwardedServiceEnv } from './config';
+import fs from 'node:fs';
+import path from 'node:path';
+import { undocumentedVariables } from '@framewise/config';
+import { forwardedServiceEnv, launcherConfigSchema } from './config';
 
 test('forwardedServiceEnv passes service tuning through and nothing else', () => {
   expect(
@@ -23,4 +26,9 @@ test('forwardedServiceEnv passes service tuning through and nothing else', () =>
     UPLOAD_MAX_BYTES: '1000',
     DEFAULT_SAMPLING: 'fps:2',
   });
+});
+
+test('the README names every variable the launcher reads', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  expect(undocumentedVariables(launcherConfigSchema, readme)).toEqual([]);
 });
