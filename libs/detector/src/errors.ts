@@ -34,6 +34,14 @@ export class ModelDownloadError extends DetectorError {
   }
 }
 
+/**
+ * An inference run did not finish within the detector's `runTimeoutMs` (a hung GPU, a driver
+ * that stopped answering). The detector is unusable from then on, and so is the process: a
+ * thread stuck inside onnxruntime cannot be stopped, and Node waits for it when the process
+ * exits, so only a SIGKILL ends such a process. Restart it.
+ */
+export class DetectorHungError extends DetectorError {}
+
 /** An image could not be decoded or has an unusable shape (e.g. raw data of the wrong size). */
 export class ImageInputError extends DetectorError {}
 

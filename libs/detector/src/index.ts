@@ -25,6 +25,7 @@ export type {
 export {
   DetectorClosedError,
   DetectorError,
+  DetectorHungError,
   ImageInputError,
   ModelDownloadError,
   ModelLoadError,

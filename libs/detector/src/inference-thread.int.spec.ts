@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DetectorError } from './errors';
+import { DetectorError, DetectorHungError } from './errors';
 import { InferenceThread } from './inference-thread';
 import { buildRedSquareModel } from './test-model/red-square-model';
 import { tempDir } from './testing.spec-helper';
@@ -174,6 +174,54 @@ describe('InferenceThread', () => {
     await expect(
       thread.run({ inputName: 'images', outputName, input: input(), dims }),
     ).rejects.toThrow(DetectorError);
+  });
+
+  describe('the run timeout', () => {
+    // A batch of 4 at 640: tens of milliseconds a run, far past a 1 ms timeout.
+    const BIG = 640;
+    const bigDims = [4, 3, BIG, BIG];
+    async function bigThread() {
+      const opened = await InferenceThread.open(buildRedSquareModel({ inputSize: BIG }), cpu);
+      const outputName = opened.outputs[0]?.name ?? '';
+      const run = () =>
+        opened.thread.run({
+          inputName: 'images',
+          outputName,
+          input: new Float32Array(4 * 3 * BIG * BIG).fill(0.5).buffer,
+          dims: bigDims,
+        });
+      return { thread: opened.thread, run };
+    }
+
+    it('fails the thread for good when a run outlives it, and close() does not wait for the run', async () => {
+      const { thread, run } = await bigThread();
+      const first = await run(); // no timeout yet
+      expect(first.runMs).toBeGreaterThan(1);
+      thread.setRunTimeout(1);
+      const runs = [run(), run()];
+      for (const pending of runs) {
+        await expect(pending).rejects.toThrow(DetectorHungError);
+      }
+      await expect(runs[0]).rejects.toThrow(
+        /longer than the run timeout \(1 ms\).*Restart the process/,
+      );
+      expect(thread.hung).toBe(true);
+      await expect(run()).rejects.toThrow(DetectorHungError);
+      await thread.close();
+    });
+
+    it('does not trip while runs finish in time, nor while the thread is idle', async () => {
+      const { thread, run } = await bigThread();
+      thread.setRunTimeout(60_000);
+      await Promise.all([run(), run(), run()]);
+      thread.setRunTimeout(20);
+      await new Promise((r) => setTimeout(r, 200)); // idle: nothing is due
+      expect(thread.hung).toBe(false);
+      thread.setRunTimeout(0);
+      await run();
+      expect(thread.hung).toBe(false);
+      await thread.close();
+    });
   });
 
   it('tries the session options in order and reports why it skipped one', async () => {

@@ -10,7 +10,7 @@
 // options to try in which order, and which tensors to run.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { DetectorError } from './errors';
+import { DetectorError, DetectorHungError } from './errors';
 
 /** onnxruntime's description of one model input or output, as the thread reports it. */
 export interface ValueMetadata {
@@ -105,6 +105,8 @@ type Reply =
 interface Pending {
   resolve: (reply: Reply & { ok: true }) => void;
   reject: (error: Error) => void;
+  /** An inference run (the run deadline applies), not an open or release. */
+  run: boolean;
 }
 
 /** The program the thread runs (plain JS: it is not compiled with the rest). */
@@ -240,6 +242,10 @@ export class InferenceThread {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: Error | undefined;
+  /** Runs sent and not answered yet. */
+  private runsInFlight = 0;
+  private runTimeoutMs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.unref();
@@ -303,6 +309,24 @@ export class InferenceThread {
     };
   }
 
+  /**
+   * From now on, a run that takes longer than `ms` (0: no limit) fails this thread for good
+   * with a {@link DetectorHungError}: every run in flight and every later request rejects.
+   * Runs execute one after another, so while runs are in flight an answer is due at least
+   * every `ms`; the watchdog waits that long after the last answer (or the first run sent),
+   * and a run that answers but reports a longer `runMs` counts as hung too, so the outcome
+   * does not depend on which the event loop sees first.
+   */
+  setRunTimeout(ms: number): void {
+    this.runTimeoutMs = ms;
+    this.armWatchdog();
+  }
+
+  /** Whether a run outlived the run timeout (the thread may be stuck in onnxruntime). */
+  get hung(): boolean {
+    return this.failure instanceof DetectorHungError;
+  }
+
   /** Releases the session and stops the thread. */
   async close(): Promise<void> {
     if (this.failure === undefined) {
@@ -317,15 +341,20 @@ export class InferenceThread {
 
   private async terminate(): Promise<void> {
     this.fail(new DetectorError('the inference thread is stopped'));
-    await this.worker.terminate();
+    // A hung thread is left alone (unreferenced): terminating a thread while onnxruntime runs
+    // in it aborts the whole process when the run returns ('terminate called after throwing
+    // an instance of Napi::Error'), and one stuck in a native call would never end anyway.
+    if (!this.hung) await this.worker.terminate();
   }
 
   private request(message: Record<string, unknown>): Promise<Reply & { ok: true }> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
+    const run = message.kind === 'run';
     const reply = new Promise<Reply & { ok: true }>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, run });
     });
+    if (run && this.runsInFlight++ === 0) this.armWatchdog();
     this.worker.ref();
     const transfer = [message.input, message.output].filter(
       (b): b is ArrayBuffer => b instanceof ArrayBuffer,
@@ -337,15 +366,53 @@ export class InferenceThread {
   private settle(reply: Reply): void {
     const pending = this.pending.get(reply.id);
     if (pending === undefined) return;
+    if (pending.run) {
+      const runMs = reply.ok ? (reply.runMs ?? 0) : 0;
+      if (this.runTimeoutMs > 0 && runMs > this.runTimeoutMs) {
+        this.hang(runMs);
+        return;
+      }
+      this.runsInFlight--;
+      this.armWatchdog();
+    }
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
     if (reply.ok) pending.resolve(reply);
     else pending.reject(new Error(reply.message));
   }
 
+  /** (Re)starts the wait for the next answer while runs are in flight; stops it otherwise. */
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    if (this.runTimeoutMs <= 0 || this.runsInFlight === 0 || this.failure !== undefined) return;
+    this.watchdog = setTimeout(() => {
+      this.hang(undefined);
+    }, this.runTimeoutMs);
+    this.watchdog.unref();
+  }
+
+  private hang(runMs: number | undefined): void {
+    const took =
+      runMs === undefined
+        ? `has not finished after ${this.runTimeoutMs} ms`
+        : `took ${Math.round(runMs)} ms`;
+    this.fail(
+      new DetectorHungError(
+        `an inference run ${took}, longer than the run timeout (${this.runTimeoutMs} ms): ` +
+          'the session is presumed hung (a lost GPU, a driver that stopped answering). ' +
+          'Restart the process; raise the timeout if runs are this slow by nature ' +
+          '(a first run on a new shape, a big batch on a slow CPU).',
+      ),
+    );
+  }
+
   private fail(error: Error): void {
     this.failure ??= error;
-    for (const pending of this.pending.values()) pending.reject(error);
+    clearTimeout(this.watchdog);
+    this.watchdog = undefined;
+    this.runsInFlight = 0;
+    for (const pending of this.pending.values()) pending.reject(this.failure);
     this.pending.clear();
     this.worker.unref();
   }

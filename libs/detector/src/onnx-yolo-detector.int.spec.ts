@@ -5,6 +5,7 @@ import path from 'node:path';
 import {
   buildRedSquareModel,
   DetectorClosedError,
+  DetectorHungError,
   ImageInputError,
   ModelLoadError,
   OnnxYoloDetector,
@@ -140,6 +141,23 @@ describe('OnnxYoloDetector: metadata fallbacks and lifecycle', () => {
     ).rejects.toThrow(/expected 4x4x3 = 48/);
     await detector.close();
     await expect(detector.detect(Buffer.from('x'))).rejects.toThrow(DetectorClosedError);
+  });
+
+  it('applies runTimeoutMs after the warm-up: loads, then a slower run fails it for good', async () => {
+    // Default input 640, batch 4: the warm-up run alone takes far longer than 1 ms.
+    const detector = await OnnxYoloDetector.load({
+      model: { path: await writeRedSquareModel(file('hang.onnx'), { batch: 4 }) },
+      runTimeoutMs: 1,
+    });
+    const image = await redSquaresImage(
+      640,
+      360,
+      [{ left: 10, top: 10, width: 40, height: 40 }],
+      'png',
+    );
+    await expect(detector.detect(image)).rejects.toThrow(DetectorHungError);
+    await expect(detector.detect(image)).rejects.toThrow(DetectorHungError);
+    await detector.close();
   });
 });
 

@@ -57,6 +57,12 @@ export interface OnnxYoloDetectorOptions extends SessionSettings, PreprocessOpti
   /** Run one inference at load so the first frame does not pay for lazy initialisation. Default true. */
   readonly warmup?: boolean;
   /**
+   * After the warm-up (which may take long: engine builds), a run that takes longer than this
+   * fails the detector for good with a `DetectorHungError`, so a caller whose session
+   * hung (a lost GPU) learns it instead of waiting forever. Default 0: no limit.
+   */
+  readonly runTimeoutMs?: number;
+  /**
    * detectMany: after the first image of a batch, how long to wait for more before running a
    * partial batch. Default 0: take only what the source has ready, never hold frames back.
    */
@@ -284,6 +290,7 @@ export class OnnxYoloDetector implements Detector {
         );
       }
     }
+    thread.setRunTimeout(options.runTimeoutMs ?? 0);
     // After the warm-up: libuv's pool and a libvips worker exist by then (they are started
     // lazily), and libvips workers started later inherit their starter's priority.
     const nice = options.helperThreadNice ?? 0;
