@@ -41,6 +41,12 @@ export interface LoggerFactoryOptions {
   readonly base?: Readonly<Record<string, unknown>>;
   /** Where lines go; standard output by default. Tests pass a stream to read them back. */
   readonly destination?: DestinationStream;
+  /**
+   * Write each line to standard output before the call returns (JSON format), so that none is
+   * lost when the process ends itself with SIGKILL. Default false: lines are written
+   * asynchronously, and pino's flush does not wait for a write in progress.
+   */
+  readonly sync?: boolean;
 }
 
 /**
@@ -62,7 +68,9 @@ export function createLogger(options: LoggerFactoryOptions): Logger {
       transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } },
     });
   }
-  return options.destination ? pino(pinoOptions, options.destination) : pino(pinoOptions);
+  if (options.destination) return pino(pinoOptions, options.destination);
+  if (options.sync) return pino(pinoOptions, pino.destination({ dest: 1, sync: true }));
+  return pino(pinoOptions);
 }
 
 /** Context that identifies what a log line is about. */
