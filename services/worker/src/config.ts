@@ -44,6 +44,12 @@ export const workerConfigSchema = z.object({
    */
   WORKER_MAX_DETECTOR_FAILURES: int({ min: 1, max: 1000, default: 3 }),
   /**
+   * An inference run (after the warm-up) that takes longer than this is taken for a hung
+   * session (a lost GPU): the worker hands its jobs back and ends itself with SIGKILL, the
+   * only way out of a thread stuck in onnxruntime. 0 = no limit.
+   */
+  WORKER_RUN_TIMEOUT: duration({ default: '5m' }),
+  /**
    * How far V8 may grow the JavaScript heap above its live size before a full collection, in
    * percent (0 = V8's own heuristic, which restarts marking almost continuously for this
    * process: see src/runtime/heap-growth.ts). 300 costs up to ~70 MB of heap per process.

@@ -6,7 +6,7 @@ import { loadConfig } from '@framewise/config';
 import { frameQueue } from '@framewise/contracts';
 import { ResultRepository, VideoRepository, createDatabase, prepareSchema } from '@framewise/db';
 import type { Detector, ExecutionProviderName } from '@framewise/detector';
-import { OnnxYoloDetector, setOnnxRuntimeLogLevel } from '@framewise/detector';
+import { DetectorHungError, OnnxYoloDetector, setOnnxRuntimeLogLevel } from '@framewise/detector';
 import {
   createLogger,
   createMetricsRegistry,
@@ -39,6 +39,9 @@ async function main(): Promise<void> {
     service: 'worker',
     level: config.LOG_LEVEL,
     format: config.LOG_FORMAT,
+    // A hung inference run ends the process with SIGKILL: its last lines must be out by then
+    // (the worker logs a few lines per run of the process, not per frame).
+    sync: true,
   });
   const registry = createMetricsRegistry({ service: 'worker' });
   const metrics = new WorkerMetrics(registry);
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
       helperThreadNice: config.WORKER_HELPER_THREAD_NICE,
       fastShrinkOnLoad: config.WORKER_FAST_SHRINK_ON_LOAD,
       maxBatch: config.WORKER_BATCH_MAX,
+      runTimeoutMs: config.WORKER_RUN_TIMEOUT,
       logger: withContext(logger, { component: 'detector' }),
     });
   }
@@ -118,8 +122,18 @@ async function main(): Promise<void> {
       maxDetectorFailures: config.WORKER_MAX_DETECTOR_FAILURES,
       // A detector that keeps failing (a lost GPU, a broken session) ends the process with
       // exit code 1, so the orchestrator restarts it; the jobs went back to the queue.
-      onFatal: () => {
+      onFatal: (error) => {
         process.exitCode = 1;
+        if (error instanceof DetectorHungError) {
+          // A thread stuck in onnxruntime cannot be stopped, and Node waits for it at exit:
+          // shut down what can be, then SIGKILL (the jobs in hand are back in the queue).
+          logger.error('exiting with SIGKILL after shutdown: an inference run hung');
+          // The logger writes synchronously (below), so no line is lost to the SIGKILL.
+          const kill = () => process.kill(process.pid, 'SIGKILL');
+          if (shutdown.stop === undefined) kill();
+          else void shutdown.stop().finally(kill);
+          return;
+        }
         logger.error('exiting: the detector keeps failing');
         if (shutdown.stop === undefined) process.exit(1);
         void shutdown.stop();

@@ -4,6 +4,8 @@
  * with every manifest frame having exactly one result or one recorded failure, and the video
  * finalized.
  */
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Database } from '@framewise/db';
@@ -115,6 +117,14 @@ async function scenario(
     redis.disconnect();
     await close();
   }
+}
+
+/** A process's whole output once it ended: 'exit' can come before its pipes are read out. */
+async function allOutput(p: ServiceProcess): Promise<string> {
+  const drained = (s: Readable | null) =>
+    s === null || s.readableEnded ? Promise.resolve() : once(s, 'end');
+  await Promise.all([drained(p.child.stdout), drained(p.child.stderr)]);
+  return p.output.join('');
 }
 
 async function someResults(db: Kysely<Database>, videoId: string, n: number): Promise<void> {
@@ -287,6 +297,31 @@ it('exits with code 1 when the detector keeps failing, handing its jobs back; a 
     expect(depths).toMatchObject({ processing: 0, dead: 0 });
     expect(depths.pending + depths.delayed).toBe(150);
     expect(depths.delayed).toBeGreaterThan(0);
+    const before = await frameOutcomes(db, videoId);
+    expect(before.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
+
+    const healthy = start('worker', vars);
+    start('reaper', vars);
+    await expectFinished(db, videoId, () => healthy.output.join(''));
+    expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+  });
+});
+
+it('ends itself with SIGKILL when an inference run hangs, handing its jobs back; a healthy worker finishes', async () => {
+  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
+    // A run timeout far below a run's time (the warm-up is exempt): the first batch "hangs".
+    const hung = start('worker', { ...vars, WORKER_RUN_TIMEOUT: '1ms', LOG_LEVEL: 'info' });
+    expect(await hung.exited).toBeNull();
+    expect(hung.child.signalCode).toBe('SIGKILL');
+    const output = await allOutput(hung);
+    expect(output).toContain('longer than the run timeout (1 ms)');
+    expect(output).toContain('an inference run hung; giving up');
+    // The graceful steps ran before the SIGKILL.
+    expect(output).toContain('worker closed');
+    expect(output).toContain('exiting with SIGKILL after shutdown');
+    const depths = await new QueueAdmin(testQueue(prefix), redis).depths();
+    expect(depths).toMatchObject({ processing: 0, dead: 0 });
+    expect(depths.pending + depths.delayed).toBe(150);
     const before = await frameOutcomes(db, videoId);
     expect(before.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
 

@@ -3,7 +3,7 @@ import type { FrameJob, VideoStatus } from '@framewise/contracts';
 import { VIDEO_STATUSES, isFinalStatus } from '@framewise/contracts';
 import type { FrameFailure, FrameResult, ResultRepository, VideoRepository } from '@framewise/db';
 import type { Detection, Detector, DetectorStats } from '@framewise/detector';
-import { ImageInputError } from '@framewise/detector';
+import { DetectorHungError, ImageInputError } from '@framewise/detector';
 import type { Logger } from '@framewise/observability';
 import type { Job, QueueConsumer } from '@framewise/queue';
 import { PermanentJobError } from '@framewise/queue';
@@ -209,11 +209,16 @@ export class DetectionWorker {
         // retryable, so a detector that keeps failing on some input still dead-letters it.
         this.metrics.error('detector_failed');
         failures++;
-        if (failures >= maxFailures) {
+        // A hung detector never recovers: retrying would only claim jobs to fail them.
+        if (failures >= maxFailures || error instanceof DetectorHungError) {
+          const why =
+            error instanceof DetectorHungError
+              ? 'an inference run hung'
+              : `the detector failed ${failures} times in a row`;
           this.logger.error(
             { err: error, failures },
-            `the detector failed ${failures} times in a row; giving up (stop claiming, jobs ` +
-              'in hand retried through the queue) so the process can be restarted',
+            `${why}; giving up (stop claiming, jobs in hand retried through the queue) so the ` +
+              'process can be restarted',
           );
           this.stopping = true;
           this.consumer.interruptWait();
