@@ -119,6 +119,25 @@ async function scenario(
   }
 }
 
+/**
+ * After a worker gave up: nothing lost and nothing blamed on the frames (no claim left behind,
+ * no dead letter, no result or failure recorded; all 150 jobs wait in the queue). Then a
+ * healthy worker and a reaper finish the video. Resolves with the queue depths it saw.
+ */
+async function expectHandedBackThenFinished({ db, redis, prefix, vars, videoId }: Scenario) {
+  const depths = await new QueueAdmin(testQueue(prefix), redis).depths();
+  expect(depths).toMatchObject({ processing: 0, dead: 0 });
+  expect(depths.pending + depths.delayed).toBe(150);
+  const before = await frameOutcomes(db, videoId);
+  expect(before.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
+
+  const healthy = start('worker', vars);
+  start('reaper', vars);
+  await expectFinished(db, videoId, () => healthy.output.join(''));
+  expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+  return depths;
+}
+
 /** A process's whole output once it ended: 'exit' can come before its pipes are read out. */
 async function allOutput(p: ServiceProcess): Promise<string> {
   const drained = (s: Readable | null) =>
@@ -279,38 +298,28 @@ it('exits with code 1 when the detector keeps failing, handing its jobs back; a 
     inputSize: 320,
     failsOnRed: true,
   });
-  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
+  await scenario(sharedInfra().redisUrl, async (s) => {
     // Every frame has a red square: every run fails inside onnxruntime (the model loads and
     // warms up on gray, so the worker starts and claims as usual).
     const broken = start('worker', {
-      ...vars,
+      ...s.vars,
       WORKER_MODEL_PATH: failing,
       WORKER_MAX_DETECTOR_FAILURES: '2',
     });
     expect(await broken.exited).toBe(1);
-    const output = broken.output.join('');
+    const output = await allOutput(broken);
     expect(output).toContain('the detector failed 2 times in a row; giving up');
     expect(output).toContain('exiting: the detector keeps failing');
-    // Nothing lost and nothing blamed on the frames: no claim left behind, no dead letter, no
-    // result or failure recorded; the jobs it held wait as retries.
-    const depths = await new QueueAdmin(testQueue(prefix), redis).depths();
-    expect(depths).toMatchObject({ processing: 0, dead: 0 });
-    expect(depths.pending + depths.delayed).toBe(150);
+    // The jobs it held wait as retries.
+    const depths = await expectHandedBackThenFinished(s);
     expect(depths.delayed).toBeGreaterThan(0);
-    const before = await frameOutcomes(db, videoId);
-    expect(before.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
-
-    const healthy = start('worker', vars);
-    start('reaper', vars);
-    await expectFinished(db, videoId, () => healthy.output.join(''));
-    expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
   });
 });
 
 it('ends itself with SIGKILL when an inference run hangs, handing its jobs back; a healthy worker finishes', async () => {
-  await scenario(sharedInfra().redisUrl, async ({ db, redis, prefix, vars, videoId }) => {
+  await scenario(sharedInfra().redisUrl, async (s) => {
     // A run timeout far below a run's time (the warm-up is exempt): the first batch "hangs".
-    const hung = start('worker', { ...vars, WORKER_RUN_TIMEOUT: '1ms', LOG_LEVEL: 'info' });
+    const hung = start('worker', { ...s.vars, WORKER_RUN_TIMEOUT: '1ms', LOG_LEVEL: 'info' });
     expect(await hung.exited).toBeNull();
     expect(hung.child.signalCode).toBe('SIGKILL');
     const output = await allOutput(hung);
@@ -319,15 +328,6 @@ it('ends itself with SIGKILL when an inference run hangs, handing its jobs back;
     // The graceful steps ran before the SIGKILL.
     expect(output).toContain('worker closed');
     expect(output).toContain('exiting with SIGKILL after shutdown');
-    const depths = await new QueueAdmin(testQueue(prefix), redis).depths();
-    expect(depths).toMatchObject({ processing: 0, dead: 0 });
-    expect(depths.pending + depths.delayed).toBe(150);
-    const before = await frameOutcomes(db, videoId);
-    expect(before.every((o) => o.results === 0 && o.failures === 0)).toBe(true);
-
-    const healthy = start('worker', vars);
-    start('reaper', vars);
-    await expectFinished(db, videoId, () => healthy.output.join(''));
-    expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
+    await expectHandedBackThenFinished(s);
   });
 });
