@@ -2,6 +2,7 @@
 // tests. `node --import tsx`, not the tsx binary: the binary runs the script in a grandchild
 // that a SIGKILL of tsx would leave running.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -10,6 +11,7 @@ const ROOT = path.resolve(__dirname, '../../..');
 export interface EntryProcess {
   readonly child: ChildProcess;
   readonly output: string[];
+  /** The exit code (null after a signal), once the output written before the exit is read. */
   readonly exited: Promise<number | null>;
   /** SIGKILL: no shutdown at all. */
   kill(): Promise<void>;
@@ -58,7 +60,9 @@ export function startEntryProcess(spec: EntrySpec): EntryProcess {
   child.stderr.on('data', keep);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
-      resolve(code);
+      void outputRead(child).then(() => {
+        resolve(code);
+      });
     });
   });
   const alive = () => child.exitCode === null && child.signalCode === null;
@@ -75,4 +79,22 @@ export function startEntryProcess(spec: EntrySpec): EntryProcess {
       return exited;
     },
   };
+}
+
+/**
+ * Resolves once the child's pipes are read out, or after `limitMs`: 'exit' can come before the
+ * last lines written are read (a test then misses them), and a grandchild that inherited the
+ * pipes could keep them open long after.
+ */
+export function outputRead(child: ChildProcess, limitMs = 2_000): Promise<void> {
+  const ended = [child.stdout, child.stderr].map((stream) =>
+    stream === null || stream.readableEnded ? Promise.resolve() : once(stream, 'end'),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, limitMs);
+  });
+  return Promise.race([Promise.all(ended).then(() => undefined), limit]).finally(() => {
+    clearTimeout(timer);
+  });
 }

@@ -64,5 +64,5 @@ export { TEST_POSTGRES_SETTINGS } from './servers';
 export { sweepOrphans, harnessRoot } from './local/processes';
 export { freePort } from './local/ports';
 export { INSTALL_HINTS } from './local/binaries';
-export { startEntryProcess } from './entry-process';
+export { outputRead, startEntryProcess } from './entry-process';
 export type { EntryProcess, EntrySpec } from './entry-process';

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { outputRead } from '@framewise/testing';
 
 jest.setTimeout(240_000);
 
@@ -33,7 +34,14 @@ function run(entry: string, args: string[], env: Record<string, string>): Run {
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      // The last lines can still be in the pipes when 'exit' comes.
+      void outputRead(child).then(() => {
+        resolve(code);
+      });
+    }),
+  );
   return { child, output: () => output, exited };
 }
 

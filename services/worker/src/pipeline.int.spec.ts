@@ -4,8 +4,6 @@
  * with every manifest frame having exactly one result or one recorded failure, and the video
  * finalized.
  */
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Database } from '@framewise/db';
@@ -136,14 +134,6 @@ async function expectHandedBackThenFinished({ db, redis, prefix, vars, videoId }
   await expectFinished(db, videoId, () => healthy.output.join(''));
   expect((await new VideoRepository(db).get(videoId)).status).toBe('completed');
   return depths;
-}
-
-/** A process's whole output once it ended: 'exit' can come before its pipes are read out. */
-async function allOutput(p: ServiceProcess): Promise<string> {
-  const drained = (s: Readable | null) =>
-    s === null || s.readableEnded ? Promise.resolve() : once(s, 'end');
-  await Promise.all([drained(p.child.stdout), drained(p.child.stderr)]);
-  return p.output.join('');
 }
 
 async function someResults(db: Kysely<Database>, videoId: string, n: number): Promise<void> {
@@ -307,7 +297,7 @@ it('exits with code 1 when the detector keeps failing, handing its jobs back; a 
       WORKER_MAX_DETECTOR_FAILURES: '2',
     });
     expect(await broken.exited).toBe(1);
-    const output = await allOutput(broken);
+    const output = broken.output.join('');
     expect(output).toContain('the detector failed 2 times in a row; giving up');
     expect(output).toContain('exiting: the detector keeps failing');
     // The jobs it held wait as retries.
@@ -322,7 +312,7 @@ it('ends itself with SIGKILL when an inference run hangs, handing its jobs back;
     const hung = start('worker', { ...s.vars, WORKER_RUN_TIMEOUT: '1ms', LOG_LEVEL: 'info' });
     expect(await hung.exited).toBeNull();
     expect(hung.child.signalCode).toBe('SIGKILL');
-    const output = await allOutput(hung);
+    const output = hung.output.join('');
     expect(output).toContain('longer than the run timeout (1 ms)');
     expect(output).toContain('an inference run hung; giving up');
     // The graceful steps ran before the SIGKILL.
