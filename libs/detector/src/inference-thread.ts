@@ -242,8 +242,6 @@ export class InferenceThread {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: Error | undefined;
-  /** Runs sent and not answered yet. */
-  private runsInFlight = 0;
   private runTimeoutMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
 
@@ -351,10 +349,12 @@ export class InferenceThread {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
     const run = message.kind === 'run';
+    // The watchdog starts with the first run in flight; later ones wait behind it.
+    const firstRun = run && !this.runInFlight();
     const reply = new Promise<Reply & { ok: true }>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, run });
     });
-    if (run && this.runsInFlight++ === 0) this.armWatchdog();
+    if (firstRun) this.armWatchdog();
     this.worker.ref();
     const transfer = [message.input, message.output].filter(
       (b): b is ArrayBuffer => b instanceof ArrayBuffer,
@@ -372,20 +372,25 @@ export class InferenceThread {
         this.hang(runMs);
         return;
       }
-      this.runsInFlight--;
-      this.armWatchdog();
     }
     this.pending.delete(reply.id);
+    // An answer: the next run in flight (if any) has started.
+    if (pending.run) this.armWatchdog();
     if (this.pending.size === 0) this.worker.unref();
     if (reply.ok) pending.resolve(reply);
     else pending.reject(new Error(reply.message));
+  }
+
+  private runInFlight(): boolean {
+    for (const pending of this.pending.values()) if (pending.run) return true;
+    return false;
   }
 
   /** (Re)starts the wait for the next answer while runs are in flight; stops it otherwise. */
   private armWatchdog(): void {
     clearTimeout(this.watchdog);
     this.watchdog = undefined;
-    if (this.runTimeoutMs <= 0 || this.runsInFlight === 0 || this.failure !== undefined) return;
+    if (this.runTimeoutMs <= 0 || !this.runInFlight() || this.failure !== undefined) return;
     this.watchdog = setTimeout(() => {
       this.hang(undefined);
     }, this.runTimeoutMs);
@@ -411,7 +416,6 @@ export class InferenceThread {
     this.failure ??= error;
     clearTimeout(this.watchdog);
     this.watchdog = undefined;
-    this.runsInFlight = 0;
     for (const pending of this.pending.values()) pending.reject(this.failure);
     this.pending.clear();
     this.worker.unref();
