@@ -27,6 +27,8 @@ export const PORT_RESERVATION_MS = 120_000;
 const LOWEST_PORT = 15_000;
 const MIN_RANGE = 2_000;
 const ATTEMPTS = 200;
+/** The shared directory, found (and made) once per process. */
+let defaultReservationDir: string | undefined;
 
 /** A TCP port on 127.0.0.1 that no other process has bound or been handed recently. */
 export async function freePort(options: PortPickOptions = {}): Promise<number> {
@@ -40,7 +42,7 @@ export async function freePort(options: PortPickOptions = {}): Promise<number> {
   )) {
     throw new Error(`invalid port range ${low}–${high}`);
   }
-  const dir = options.reservationDir ?? reservationDirIn(os.tmpdir());
+  const dir = options.reservationDir ?? (defaultReservationDir ??= reservationDirIn(os.tmpdir()));
   fs.mkdirSync(dir, { recursive: true });
   const size = high - low + 1;
   // Random order without repeats: a small range is searched exhaustively.
