@@ -128,7 +128,7 @@ async function main(): Promise<void> {
           // A thread stuck in onnxruntime cannot be stopped, and Node waits for it at exit:
           // shut down what can be, then SIGKILL (the jobs in hand are back in the queue).
           logger.error('exiting with SIGKILL after shutdown: an inference run hung');
-          // The logger writes synchronously (below), so no line is lost to the SIGKILL.
+          // The logger writes synchronously (createLogger above), so no line is lost to it.
           const kill = () => process.kill(process.pid, 'SIGKILL');
           if (shutdown.stop === undefined) kill();
           else void shutdown.stop().finally(kill);
